@@ -1,0 +1,138 @@
+"""Tables for traces (one summary row per trace id) and spans.
+
+Times are unix nanoseconds in BigIntegerFields so a stored span exports back to OTLP unchanged.
+The trace row is a summary recomputed by `traces.ingest` from its spans once per ingest batch.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+
+
+class SpanCategory(models.TextChoices):
+    AGENT = "agent"
+    LLM = "llm"
+    TOOL = "tool"
+    RETRIEVER = "retriever"
+    EMBEDDING = "embedding"
+    CHAIN = "chain"
+    OTHER = "other"
+
+
+class TraceStatus(models.TextChoices):
+    OK = "ok"
+    ERROR = "error"
+
+
+class TraceSource(models.TextChoices):
+    OTLP = "otlp"
+    BUNDLE_IMPORT = "bundle_import"
+
+
+class StatusCode(models.IntegerChoices):
+    UNSET = 0
+    OK = 1
+    ERROR = 2
+
+
+class Trace(models.Model):
+    trace_id = models.CharField(max_length=32, primary_key=True)
+    service = models.CharField(max_length=255, blank=True, default="")
+    environment = models.CharField(max_length=255, blank=True, default="")
+    root_span_id = models.CharField(max_length=16, blank=True, default="")
+    root_span_name = models.CharField(max_length=1024, blank=True, default="")
+    start_unix_nano = models.BigIntegerField(default=0)
+    end_unix_nano = models.BigIntegerField(default=0)
+    duration_ns = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=TraceStatus.choices, default=TraceStatus.OK)
+    span_count = models.IntegerField(default=0)
+    error_count = models.IntegerField(default=0)
+    llm_call_count = models.IntegerField(default=0)
+    tool_call_count = models.IntegerField(default=0)
+    retry_count = models.IntegerField(default=0)
+    timeout_count = models.IntegerField(default=0)
+    orphan_count = models.IntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    total_tokens = models.BigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal(0))
+    models_used = models.JSONField(default=list)
+    tools_used = models.JSONField(default=list)
+    # Distinct words (span names, models, tools, attribute values) for the free-text filter, one per line.
+    search_text = models.TextField(blank=True, default="")
+    source = models.CharField(max_length=16, choices=TraceSource.choices, default=TraceSource.OTLP)
+    ingested_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "traces"
+        indexes = [
+            models.Index(fields=["start_unix_nano", "trace_id"], name="traces_newest_idx"),
+            models.Index(fields=["duration_ns", "trace_id"], name="traces_slowest_idx"),
+            models.Index(fields=["cost_usd", "trace_id"], name="traces_costliest_idx"),
+            models.Index(fields=["total_tokens", "trace_id"], name="traces_most_tokens_idx"),
+            models.Index(fields=["service", "start_unix_nano"], name="traces_service_idx"),
+            models.Index(fields=["environment", "start_unix_nano"], name="traces_environment_idx"),
+            models.Index(fields=["status", "start_unix_nano"], name="traces_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(trace_id__regex=r"^[0-9a-f]{32}$"), name="traces_trace_id_hex"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trace_id} {self.root_span_name}"
+
+
+class Span(models.Model):
+    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="spans", db_column="trace_id")
+    span_id = models.CharField(max_length=16)
+    parent_span_id = models.CharField(max_length=16, blank=True, default="")
+    name = models.CharField(max_length=1024)
+    kind = models.SmallIntegerField(default=0)
+    category = models.CharField(max_length=16, choices=SpanCategory.choices, default=SpanCategory.OTHER)
+    service = models.CharField(max_length=255, blank=True, default="")
+    environment = models.CharField(max_length=255, blank=True, default="")
+    start_unix_nano = models.BigIntegerField()
+    end_unix_nano = models.BigIntegerField()
+    duration_ns = models.BigIntegerField()
+    status_code = models.SmallIntegerField(choices=StatusCode.choices, default=StatusCode.UNSET)
+    status_message = models.TextField(blank=True, default="")
+    trace_state = models.TextField(blank=True, default="")
+    flags = models.BigIntegerField(default=0)
+    attributes = models.JSONField(default=dict)
+    resource_attributes = models.JSONField(default=dict)
+    events = models.JSONField(default=list)
+    links = models.JSONField(default=list)
+    # Instrumentation scope and the dropped-* counters and schema URLs, kept so the span exports back unchanged.
+    scope = models.JSONField(default=dict)
+    otlp_extra = models.JSONField(default=dict)
+    operation_name = models.CharField(max_length=64, blank=True, default="")
+    model = models.CharField(max_length=255, blank=True, default="")
+    provider = models.CharField(max_length=64, blank=True, default="")
+    tool_name = models.CharField(max_length=255, blank=True, default="")
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    total_tokens = models.BigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal(0))
+    retry_count = models.IntegerField(default=0)
+    is_timeout = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "spans"
+        constraints = [
+            models.UniqueConstraint(fields=["trace", "span_id"], name="spans_trace_span_unique"),
+            models.CheckConstraint(condition=models.Q(span_id__regex=r"^[0-9a-f]{16}$"), name="spans_span_id_hex"),
+            models.CheckConstraint(
+                condition=models.Q(end_unix_nano__gte=models.F("start_unix_nano")), name="spans_end_after_start"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["span_id"], name="spans_by_span_id_idx"),
+            models.Index(fields=["model", "trace"], name="spans_model_filter_idx"),
+            models.Index(fields=["tool_name", "trace"], name="spans_tool_filter_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trace_id}/{self.span_id} {self.name}"

@@ -1,0 +1,261 @@
+"""Decode OTLP trace requests (protobuf or OTLP/JSON) into plain span values, and encode spans back.
+
+Pure: no ORM, no I/O. Reading is as lenient as the OpenTelemetry Collector (snake_case keys, enum names,
+64-bit integers as strings or numbers); writing follows the OTLP/JSON rules strictly (hex ids, lowerCamelCase,
+64-bit integers as decimal strings, enums as integers).
+
+Known limits: `bytesValue` attributes are kept as base64 strings, so they come back as strings on export;
+non-finite doubles are kept as the strings "NaN", "Infinity" and "-Infinity" (JSON columns cannot hold them).
+"""
+
+import base64
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
+
+JsonValue = Any
+Attributes = dict[str, JsonValue]
+
+_ZERO_TRACE_ID = bytes(16)
+_ZERO_SPAN_ID = bytes(8)
+_MAX_NAME_CHARS = 1024
+
+
+class OtlpDecodeError(ValueError):
+    """The body is not an OTLP ExportTraceServiceRequest in the declared encoding."""
+
+
+@dataclass(frozen=True, slots=True)
+class OtlpSpan:
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+    kind: int
+    start_unix_nano: int
+    end_unix_nano: int
+    status_code: int
+    status_message: str
+    trace_state: str
+    flags: int
+    attributes: Attributes
+    resource_attributes: Attributes
+    events: list[dict[str, JsonValue]]
+    links: list[dict[str, JsonValue]]
+    scope: dict[str, JsonValue]
+    otlp_extra: dict[str, JsonValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedSpan:
+    trace_id: str
+    span_id: str
+    reason: str
+
+
+def decode_protobuf(body: bytes) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except (DecodeError, ValueError) as exc:
+        raise OtlpDecodeError(f"body is not a valid protobuf ExportTraceServiceRequest: {exc}") from exc
+    return request
+
+
+def decode_json(body: bytes) -> ExportTraceServiceRequest:
+    try:
+        document = json.loads(body) if body.strip() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise OtlpDecodeError(f"body is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise OtlpDecodeError("body must be a JSON object with resourceSpans")
+    for span in _json_spans(document):
+        _hex_ids_to_base64(span, ("traceId", "trace_id", "spanId", "span_id", "parentSpanId", "parent_span_id"))
+        for link in span.get("links") or []:
+            if isinstance(link, dict):
+                _hex_ids_to_base64(link, ("traceId", "trace_id", "spanId", "span_id"))
+    request = ExportTraceServiceRequest()
+    try:
+        json_format.ParseDict(document, request, ignore_unknown_fields=True)
+    except json_format.ParseError as exc:
+        raise OtlpDecodeError(f"body is not a valid OTLP/JSON ExportTraceServiceRequest: {exc}") from exc
+    return request
+
+
+def _json_spans(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for resource_spans in _json_list(document, "resourceSpans", "resource_spans"):
+        for scope_spans in _json_list(resource_spans, "scopeSpans", "scope_spans"):
+            yield from _json_list(scope_spans, "spans")
+
+
+def _json_list(parent: Any, *keys: str) -> list[dict[str, Any]]:
+    if not isinstance(parent, dict):
+        return []
+    for key in keys:
+        value = parent.get(key)
+        if isinstance(value, list):
+            return [item for item in value if isinstance(item, dict)]
+    return []
+
+
+def _hex_ids_to_base64(message: dict[str, Any], keys: tuple[str, ...]) -> None:
+    # OTLP/JSON carries ids as hex, protobuf's JSON parser expects base64. An id that is not hex becomes
+    # a one-byte id, which validation rejects for its length instead of failing the whole batch.
+    for key in keys:
+        value = message.get(key)
+        if not isinstance(value, str):
+            continue
+        try:
+            raw = bytes.fromhex(value)
+        except ValueError:
+            raw = b"\x00"
+        message[key] = base64.b64encode(raw).decode()
+
+
+def iter_spans(request: ExportTraceServiceRequest) -> Iterator[OtlpSpan | RejectedSpan]:
+    """Every span of the request, flattened with its resource and scope, or the reason it cannot be stored."""
+    for resource_spans in request.resource_spans:
+        resource_attributes = attributes_to_dict(resource_spans.resource.attributes)
+        resource_extra = {
+            "resource_schema_url": resource_spans.schema_url,
+            "resource_dropped_attributes_count": resource_spans.resource.dropped_attributes_count,
+        }
+        for scope_spans in resource_spans.scope_spans:
+            scope = {
+                "name": scope_spans.scope.name,
+                "version": scope_spans.scope.version,
+                "attributes": attributes_to_dict(scope_spans.scope.attributes),
+                "dropped_attributes_count": scope_spans.scope.dropped_attributes_count,
+                "schema_url": scope_spans.schema_url,
+            }
+            for span in scope_spans.spans:
+                rejection = _rejection(span)
+                if rejection:
+                    yield RejectedSpan(span.trace_id.hex(), span.span_id.hex(), rejection)
+                else:
+                    yield _to_otlp_span(span, resource_attributes, scope, resource_extra)
+
+
+def _rejection(span: PbSpan) -> str:
+    if len(span.trace_id) != 16 or span.trace_id == _ZERO_TRACE_ID:
+        return "invalid trace id (must be 16 bytes, not all zero)"
+    if len(span.span_id) != 8 or span.span_id == _ZERO_SPAN_ID:
+        return "invalid span id (must be 8 bytes, not all zero)"
+    if span.parent_span_id and len(span.parent_span_id) != 8:
+        return "invalid parent span id (must be 8 bytes)"
+    if span.start_time_unix_nano == 0:
+        return "missing start time"
+    if span.end_time_unix_nano < span.start_time_unix_nano:
+        return "end time before start time"
+    if span.start_time_unix_nano > 2**63 - 1 or span.end_time_unix_nano > 2**63 - 1:
+        return "timestamp out of range"
+    return ""
+
+
+def _to_otlp_span(
+    span: PbSpan,
+    resource_attributes: Attributes,
+    scope: dict[str, JsonValue],
+    resource_extra: dict[str, JsonValue],
+) -> OtlpSpan:
+    parent = span.parent_span_id
+    return OtlpSpan(
+        trace_id=span.trace_id.hex(),
+        span_id=span.span_id.hex(),
+        parent_span_id="" if not parent or parent == _ZERO_SPAN_ID else parent.hex(),
+        name=_clean_str(span.name)[:_MAX_NAME_CHARS],
+        kind=span.kind,
+        start_unix_nano=span.start_time_unix_nano,
+        end_unix_nano=span.end_time_unix_nano,
+        status_code=span.status.code,
+        status_message=_clean_str(span.status.message),
+        trace_state=span.trace_state,
+        flags=span.flags,
+        attributes=attributes_to_dict(span.attributes),
+        resource_attributes=resource_attributes,
+        events=[
+            {
+                "name": _clean_str(event.name),
+                "time_unix_nano": event.time_unix_nano,
+                "attributes": attributes_to_dict(event.attributes),
+                "dropped_attributes_count": event.dropped_attributes_count,
+            }
+            for event in span.events
+        ],
+        links=[
+            {
+                "trace_id": link.trace_id.hex(),
+                "span_id": link.span_id.hex(),
+                "trace_state": link.trace_state,
+                "attributes": attributes_to_dict(link.attributes),
+                "dropped_attributes_count": link.dropped_attributes_count,
+                "flags": link.flags,
+            }
+            for link in span.links
+        ],
+        scope=scope,
+        otlp_extra={
+            **resource_extra,
+            "dropped_attributes_count": span.dropped_attributes_count,
+            "dropped_events_count": span.dropped_events_count,
+            "dropped_links_count": span.dropped_links_count,
+        },
+    )
+
+
+def attributes_to_dict(key_values: Any) -> Attributes:
+    return {_clean_str(kv.key): any_value_to_python(kv.value) for kv in key_values}
+
+
+def any_value_to_python(value: AnyValue) -> JsonValue:
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return _clean_str(value.string_value)
+    if kind == "int_value" or kind == "bool_value":
+        return getattr(value, kind)
+    if kind == "double_value":
+        number = value.double_value
+        return number if math.isfinite(number) else str(number).replace("inf", "Infinity").replace("nan", "NaN")
+    if kind == "array_value":
+        return [any_value_to_python(item) for item in value.array_value.values]
+    if kind == "kvlist_value":
+        return attributes_to_dict(value.kvlist_value.values)
+    if kind == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode()
+    return None
+
+
+def _clean_str(text: str) -> str:
+    # Postgres text and jsonb cannot hold NUL characters.
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
+# --- encoding stored spans back to OTLP/JSON -------------------------------------------------------------
+
+
+def python_to_any_value(value: JsonValue) -> dict[str, JsonValue]:
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    if isinstance(value, list):
+        return {"arrayValue": {"values": [python_to_any_value(item) for item in value]}}
+    if isinstance(value, dict):
+        return {"kvlistValue": {"values": dict_to_key_values(value)}}
+    if value is None:
+        return {}
+    return {"stringValue": str(value)}
+
+
+def dict_to_key_values(attributes: Attributes) -> list[dict[str, JsonValue]]:
+    return [{"key": key, "value": python_to_any_value(value)} for key, value in attributes.items()]
