@@ -1,0 +1,52 @@
+"""Fixtures shared by every app's tests: users in each role, an ingest key, an OTLP span builder."""
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from accounts.models import IngestKey
+from accounts.roles import Role
+
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+def _user(username: str, role: str | None) -> User:
+    user = User.objects.create_user(username, password=PASSWORD)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def viewer(db: None) -> User:
+    return _user("vera-viewer", Role.VIEWER)
+
+
+@pytest.fixture
+def engineer(db: None) -> User:
+    return _user("erin-engineer", Role.ENGINEER)
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    return _user("ada-admin", Role.ADMIN)
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    return _user("olaf-outsider", None)
+
+
+@pytest.fixture
+def ingest_key(db: None) -> str:
+    _, raw_key = IngestKey.issue("tests")
+    return raw_key
+
+
+@pytest.fixture
+def otlp_headers(ingest_key: str) -> Callable[..., dict[str, str]]:
+    def headers(content_type: str = "application/x-protobuf", **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {ingest_key}", "Content-Type": content_type, **extra}
+
+    return headers
