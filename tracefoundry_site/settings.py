@@ -4,6 +4,7 @@ Every variable read here is documented in `.env.example`. With no environment at
 embedded default: SQLite under `var/`, payloads under `payloads/`, no other server.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -75,11 +76,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets readers run beside the single writer; IMMEDIATE takes the write lock when a transaction
     # starts, so two ingest requests queue up instead of failing with "database is locked" mid-transaction.
+    _url_options = DATABASES["default"].get("OPTIONS", {})
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
+        "timeout": float(_url_options.get("timeout", 30)),
     }
+    # A file, not memory, so that servers the tests start in other processes share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)

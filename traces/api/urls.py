@@ -1,3 +1,11 @@
 from django.urls import path
 
-urlpatterns: list = []
+from traces.api import views
+
+urlpatterns = [
+    path("traces", views.TraceListView.as_view(), name="trace-list"),
+    path("traces/<str:trace_id>", views.TraceDetailView.as_view(), name="trace-detail"),
+    path("traces/<str:trace_id>/spans", views.TraceSpansView.as_view(), name="trace-spans"),
+    path("spans/<str:span_id>", views.SpanDetailView.as_view(), name="span-detail"),
+    path("facets", views.FacetsView.as_view(), name="facets"),
+]

@@ -1,0 +1,181 @@
+"""Serializers of the traces API: query parameters in, trace summaries and spans out."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from traces.models import Span, StatusCode, Trace, TraceStatus
+from traces.queries import SORTS, SpanNode, TraceFilters
+from traces.timefmt import iso_from_unix_nano, ms_from_ns
+
+_STATUS_NAMES = {StatusCode.UNSET: "unset", StatusCode.OK: "ok", StatusCode.ERROR: "error"}
+
+
+class TraceListParamsSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(required=False)
+    end = serializers.DateTimeField(required=False)
+    service = serializers.CharField(required=False, default="")
+    environment = serializers.CharField(required=False, default="")
+    status = serializers.ChoiceField(choices=TraceStatus.values, required=False, default="")
+    model = serializers.CharField(required=False, default="")
+    tool = serializers.CharField(required=False, default="")
+    min_duration_ms = serializers.FloatField(required=False, min_value=0)
+    max_duration_ms = serializers.FloatField(required=False, min_value=0)
+    min_tokens = serializers.IntegerField(required=False, min_value=0)
+    max_tokens = serializers.IntegerField(required=False, min_value=0)
+    min_cost = serializers.DecimalField(required=False, max_digits=20, decimal_places=10, min_value=0)
+    max_cost = serializers.DecimalField(required=False, max_digits=20, decimal_places=10, min_value=0)
+    q = serializers.CharField(required=False, default="", max_length=200)
+    sort = serializers.ChoiceField(choices=list(SORTS), required=False, default="newest")
+    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=500)
+    cursor = serializers.CharField(required=False, default=None, allow_null=True)
+
+    def filters(self) -> TraceFilters:
+        data = dict(self.validated_data)
+        for paging in ("sort", "limit", "cursor"):
+            data.pop(paging)
+        return TraceFilters(**data)
+
+
+class TraceSummarySerializer(serializers.ModelSerializer):
+    start_time = serializers.SerializerMethodField()
+    end_time = serializers.SerializerMethodField()
+    start_unix_nano = serializers.CharField()
+    end_unix_nano = serializers.CharField()
+    duration_ms = serializers.SerializerMethodField()
+    models = serializers.ListField(source="models_used", child=serializers.CharField())
+    tools = serializers.ListField(source="tools_used", child=serializers.CharField())
+    cost_usd = serializers.DecimalField(max_digits=20, decimal_places=10)
+
+    class Meta:
+        model = Trace
+        fields = [
+            "trace_id", "root_span_id", "root_span_name", "service", "environment", "status", "start_time",
+            "end_time", "start_unix_nano", "end_unix_nano", "duration_ms", "span_count", "error_count",
+            "llm_call_count", "tool_call_count", "retry_count", "timeout_count", "orphan_count", "input_tokens",
+            "output_tokens", "total_tokens", "cost_usd", "models", "tools", "source", "ingested_at",
+        ]
+
+    def get_start_time(self, trace: Trace) -> str:
+        return iso_from_unix_nano(trace.start_unix_nano)
+
+    def get_end_time(self, trace: Trace) -> str:
+        return iso_from_unix_nano(trace.end_unix_nano)
+
+    def get_duration_ms(self, trace: Trace) -> float:
+        return ms_from_ns(trace.duration_ns)
+
+
+class TraceListSerializer(serializers.Serializer):
+    items = TraceSummarySerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class SpanItemSerializer(serializers.ModelSerializer):
+    """A span as listed in a trace's tree. Expects a SpanNode (span, depth, orphan flag) or a Span."""
+
+    start_time = serializers.SerializerMethodField()
+    start_unix_nano = serializers.CharField()
+    end_unix_nano = serializers.CharField()
+    duration_ms = serializers.SerializerMethodField()
+    offset_ms = serializers.SerializerMethodField()
+    status_code = serializers.SerializerMethodField()
+    cost_usd = serializers.DecimalField(max_digits=20, decimal_places=10)
+    event_count = serializers.SerializerMethodField()
+    depth = serializers.SerializerMethodField()
+    is_orphan = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Span
+        fields = [
+            "trace_id", "span_id", "parent_span_id", "depth", "is_orphan", "name", "kind", "category", "service",
+            "start_time", "start_unix_nano", "end_unix_nano", "offset_ms", "duration_ms", "status_code",
+            "status_message", "operation_name", "model", "provider", "tool_name", "input_tokens", "output_tokens",
+            "total_tokens", "cost_usd", "retry_count", "is_timeout", "event_count",
+        ]
+
+    def to_representation(self, instance: Any) -> Any:
+        node = instance if isinstance(instance, SpanNode) else SpanNode(instance, 0, False)
+        self._node = node
+        return super().to_representation(node.span)
+
+    def get_start_time(self, span: Span) -> str:
+        return iso_from_unix_nano(span.start_unix_nano)
+
+    def get_duration_ms(self, span: Span) -> float:
+        return ms_from_ns(span.duration_ns)
+
+    def get_offset_ms(self, span: Span) -> float:
+        trace_start = self.context.get("trace_start_unix_nano", span.start_unix_nano)
+        return ms_from_ns(span.start_unix_nano - trace_start)
+
+    def get_status_code(self, span: Span) -> str:
+        return _STATUS_NAMES.get(span.status_code, "unset")
+
+    def get_event_count(self, span: Span) -> int:
+        return len(span.events)
+
+    def get_depth(self, span: Span) -> int:
+        return self._node.depth
+
+    def get_is_orphan(self, span: Span) -> bool:
+        return self._node.is_orphan
+
+
+class SpanEventSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    time_unix_nano = serializers.CharField()
+    time = serializers.SerializerMethodField()
+    attributes = serializers.DictField()
+
+    def get_time(self, event: dict[str, Any]) -> str:
+        return iso_from_unix_nano(int(event["time_unix_nano"]))
+
+
+class SpanDetailSerializer(SpanItemSerializer):
+    events = SpanEventSerializer(many=True)
+    payload_refs = serializers.SerializerMethodField()
+
+    class Meta(SpanItemSerializer.Meta):
+        fields = [
+            *SpanItemSerializer.Meta.fields, "attributes", "resource_attributes", "events", "links", "scope",
+            "trace_state", "payload_refs",
+        ]
+
+    def get_payload_refs(self, span: Span) -> list[dict[str, Any]]:
+        return list(self.context.get("payload_refs", []))
+
+
+class ServiceBreakdownSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    span_count = serializers.IntegerField()
+    error_count = serializers.IntegerField()
+
+
+class ModelBreakdownSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    provider = serializers.CharField()
+    call_count = serializers.IntegerField()
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    total_tokens = serializers.IntegerField()
+    cost_usd = serializers.DecimalField(max_digits=20, decimal_places=10)
+
+
+class TraceDetailSerializer(serializers.Serializer):
+    trace = TraceSummarySerializer()
+    root_span = SpanItemSerializer(allow_null=True)
+    services = ServiceBreakdownSerializer(many=True)
+    models = ModelBreakdownSerializer(many=True)
+
+
+class SpanListSerializer(serializers.Serializer):
+    items = SpanItemSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class FacetsSerializer(serializers.Serializer):
+    services = serializers.ListField(child=serializers.CharField())
+    environments = serializers.ListField(child=serializers.CharField())
+    models = serializers.ListField(child=serializers.CharField())
+    tools = serializers.ListField(child=serializers.CharField())

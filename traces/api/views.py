@@ -1,0 +1,101 @@
+"""Thin views of the traces API: validate, call one query, serialize."""
+
+import re
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from traces import queries
+from traces.api.serializers import (
+    FacetsSerializer,
+    SpanDetailSerializer,
+    SpanListSerializer,
+    TraceDetailSerializer,
+    TraceListParamsSerializer,
+    TraceListSerializer,
+)
+from traces.models import Span, Trace
+
+_TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+_SPAN_ID = re.compile(r"^[0-9a-fA-F]{16}$")
+
+
+def _bad_parameter(errors: dict) -> ValidationError:
+    parameter, messages = next(iter(errors.items()))
+    return ValidationError({"detail": f"{parameter}: {' '.join(str(m) for m in messages)}", "parameter": parameter})
+
+
+def _trace_id(raw: str) -> str:
+    if not _TRACE_ID.match(raw):
+        raise NotFound("no such trace (trace ids are 32 hex characters)")
+    return raw.lower()
+
+
+class TraceListView(APIView):
+    @extend_schema(parameters=[TraceListParamsSerializer], responses=TraceListSerializer)
+    def get(self, request: Request) -> Response:
+        params = TraceListParamsSerializer(data=request.query_params)
+        if not params.is_valid():
+            raise _bad_parameter(params.errors)
+        try:
+            page = queries.list_traces(
+                params.filters(), params.validated_data["sort"], params.validated_data["limit"],
+                params.validated_data["cursor"],
+            )
+        except queries.InvalidCursor as exc:
+            raise ValidationError({"detail": str(exc), "parameter": "cursor"}) from exc
+        return Response(TraceListSerializer({"items": page.items, "next_cursor": page.next_cursor}).data)
+
+
+class TraceDetailView(APIView):
+    @extend_schema(responses=TraceDetailSerializer)
+    def get(self, request: Request, trace_id: str) -> Response:
+        try:
+            detail = queries.trace_detail(_trace_id(trace_id))
+        except Trace.DoesNotExist as exc:
+            raise NotFound("no such trace") from exc
+        context = {"trace_start_unix_nano": detail.trace.start_unix_nano}
+        return Response(TraceDetailSerializer(detail, context=context).data)
+
+
+class TraceSpansView(APIView):
+    @extend_schema(responses=SpanListSerializer)
+    def get(self, request: Request, trace_id: str) -> Response:
+        try:
+            trace = queries.get_trace(_trace_id(trace_id))
+            nodes = queries.span_tree(trace.trace_id)
+        except Trace.DoesNotExist as exc:
+            raise NotFound("no such trace") from exc
+        context = {"trace_start_unix_nano": trace.start_unix_nano}
+        return Response(SpanListSerializer({"items": nodes, "next_cursor": None}, context=context).data)
+
+
+class SpanDetailView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("trace_id", str, description="Needed when the span id is in several traces")],
+        responses=SpanDetailSerializer,
+    )
+    def get(self, request: Request, span_id: str) -> Response:
+        trace_id = request.query_params.get("trace_id") or None
+        if not _SPAN_ID.match(span_id):
+            raise NotFound("no such span (span ids are 16 hex characters)")
+        try:
+            span = queries.get_span(span_id.lower(), _trace_id(trace_id) if trace_id else None)
+        except Span.DoesNotExist as exc:
+            raise NotFound("no such span") from exc
+        except queries.AmbiguousSpanId as exc:
+            return Response(
+                {"detail": "span id is in several traces; add ?trace_id=", "trace_ids": exc.trace_ids}, status=409
+            )
+        trace = queries.get_trace(span.trace_id)
+        context = {"trace_start_unix_nano": trace.start_unix_nano}
+        return Response(SpanDetailSerializer(span, context=context).data)
+
+
+class FacetsView(APIView):
+    @extend_schema(responses=FacetsSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(FacetsSerializer(queries.facets()).data)

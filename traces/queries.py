@@ -1,0 +1,228 @@
+"""Reads behind the traces API: filtered, keyset-paginated trace lists, span trees, breakdowns, facets.
+
+Every list is bounded and bulk-loaded (no query per row). Pagination is by keyset on (sort column, trace_id),
+never OFFSET, so page N costs what page 1 costs.
+"""
+
+import base64
+import binascii
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+
+from traces.models import Span, StatusCode, Trace
+from traces.timefmt import unix_nano_from_datetime
+
+SORTS: dict[str, tuple[str, bool]] = {
+    # name: (column, descending)
+    "newest": ("start_unix_nano", True),
+    "oldest": ("start_unix_nano", False),
+    "slowest": ("duration_ns", True),
+    "most_expensive": ("cost_usd", True),
+    "most_tokens": ("total_tokens", True),
+}
+
+SPAN_LIST_COLUMNS = (
+    "id", "trace_id", "span_id", "parent_span_id", "name", "kind", "category", "service", "start_unix_nano",
+    "end_unix_nano", "duration_ns", "status_code", "status_message", "operation_name", "model", "provider",
+    "tool_name", "input_tokens", "output_tokens", "total_tokens", "cost_usd", "retry_count", "is_timeout", "events",
+)
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class TraceFilters:
+    start: datetime | None = None
+    end: datetime | None = None
+    service: str = ""
+    environment: str = ""
+    status: str = ""
+    model: str = ""
+    tool: str = ""
+    min_duration_ms: float | None = None
+    max_duration_ms: float | None = None
+    min_tokens: int | None = None
+    max_tokens: int | None = None
+    min_cost: Decimal | None = None
+    max_cost: Decimal | None = None
+    q: str = ""
+
+
+@dataclass(frozen=True)
+class TracePage:
+    items: list[Trace]
+    next_cursor: str | None
+
+
+@dataclass
+class SpanNode:
+    span: Span
+    depth: int
+    is_orphan: bool
+
+
+@dataclass(frozen=True)
+class TraceDetail:
+    trace: Trace
+    root_span: Span | None
+    services: list[dict[str, Any]] = field(default_factory=list)
+    models: list[dict[str, Any]] = field(default_factory=list)
+
+
+class AmbiguousSpanId(Exception):
+    def __init__(self, trace_ids: list[str]) -> None:
+        super().__init__(f"span id is in several traces: {', '.join(trace_ids)}")
+        self.trace_ids = trace_ids
+
+
+def list_traces(filters: TraceFilters, sort: str, limit: int, cursor: str | None) -> TracePage:
+    column, descending = SORTS[sort]
+    traces = _filtered(Trace.objects.all(), filters)
+    if cursor:
+        value, last_id = _decode_cursor(cursor, column)
+        after = Q(**{f"{column}__lt" if descending else f"{column}__gt": value}) | Q(
+            **{column: value, "trace_id__lt" if descending else "trace_id__gt": last_id}
+        )
+        traces = traces.filter(after)
+    order = [f"-{column}", "-trace_id"] if descending else [column, "trace_id"]
+    rows = list(traces.order_by(*order).defer("search_text")[: limit + 1])
+    next_cursor = _encode_cursor(getattr(rows[limit - 1], column), rows[limit - 1].trace_id) if len(rows) > limit else None
+    return TracePage(items=rows[:limit], next_cursor=next_cursor)
+
+
+def _filtered(traces: QuerySet[Trace], f: TraceFilters) -> QuerySet[Trace]:
+    conditions = Q()
+    if f.start:
+        conditions &= Q(start_unix_nano__gte=unix_nano_from_datetime(f.start))
+    if f.end:
+        conditions &= Q(start_unix_nano__lte=unix_nano_from_datetime(f.end))
+    if f.service:
+        conditions &= Q(service=f.service)
+    if f.environment:
+        conditions &= Q(environment=f.environment)
+    if f.status:
+        conditions &= Q(status=f.status)
+    if f.min_duration_ms is not None:
+        conditions &= Q(duration_ns__gte=int(f.min_duration_ms * 1_000_000))
+    if f.max_duration_ms is not None:
+        conditions &= Q(duration_ns__lte=int(f.max_duration_ms * 1_000_000))
+    if f.min_tokens is not None:
+        conditions &= Q(total_tokens__gte=f.min_tokens)
+    if f.max_tokens is not None:
+        conditions &= Q(total_tokens__lte=f.max_tokens)
+    if f.min_cost is not None:
+        conditions &= Q(cost_usd__gte=f.min_cost)
+    if f.max_cost is not None:
+        conditions &= Q(cost_usd__lte=f.max_cost)
+    if f.q:
+        conditions &= Q(trace_id__icontains=f.q) | Q(search_text__icontains=f.q)
+    traces = traces.filter(conditions)
+    if f.model:
+        traces = traces.filter(Exists(Span.objects.filter(trace_id=OuterRef("pk"), model=f.model)))
+    if f.tool:
+        traces = traces.filter(Exists(Span.objects.filter(trace_id=OuterRef("pk"), tool_name__icontains=f.tool)))
+    return traces
+
+
+def _encode_cursor(value: Any, trace_id: str) -> str:
+    raw = json.dumps([str(value), trace_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, column: str) -> tuple[Any, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, trace_id = json.loads(raw)
+        typed = Decimal(value) if column == "cost_usd" else int(value)
+    except (binascii.Error, ValueError, TypeError, ArithmeticError) as exc:
+        raise InvalidCursor("cursor is not one this API returned") from exc
+    return typed, str(trace_id)
+
+
+def get_trace(trace_id: str) -> Trace:
+    return Trace.objects.defer("search_text").get(trace_id=trace_id)
+
+
+def trace_detail(trace_id: str) -> TraceDetail:
+    trace = get_trace(trace_id)
+    spans = Span.objects.filter(trace_id=trace_id)
+    root = spans.filter(span_id=trace.root_span_id).only(*SPAN_LIST_COLUMNS).first() if trace.root_span_id else None
+    services = list(
+        spans.values("service")
+        .annotate(span_count=Count("id"), error_count=Count("id", filter=Q(status_code=StatusCode.ERROR)))
+        .order_by("-span_count", "service")
+    )
+    models = list(
+        spans.exclude(model="")
+        .values("model", "provider")
+        .annotate(
+            call_count=Count("id"),
+            input_tokens=Sum("input_tokens"),
+            output_tokens=Sum("output_tokens"),
+            total_tokens=Sum("total_tokens"),
+            cost_usd=Sum("cost_usd"),
+        )
+        .order_by("-call_count", "model")
+    )
+    return TraceDetail(trace=trace, root_span=root, services=services, models=models)
+
+
+def span_tree(trace_id: str) -> list[SpanNode]:
+    """Every span of the trace, parent before child and siblings by start time; orphans at the root level."""
+    get_trace(trace_id)
+    spans = list(Span.objects.filter(trace_id=trace_id).only(*SPAN_LIST_COLUMNS))
+    ids = {span.span_id for span in spans}
+    children: dict[str, list[Span]] = defaultdict(list)
+    top: list[Span] = []
+    for span in spans:
+        if span.parent_span_id and span.parent_span_id in ids and span.parent_span_id != span.span_id:
+            children[span.parent_span_id].append(span)
+        else:
+            top.append(span)
+    order_key = lambda s: (s.start_unix_nano, s.span_id)  # noqa: E731
+    nodes: list[SpanNode] = []
+    visited: set[str] = set()
+    stack = [(span, 0) for span in sorted(top, key=order_key, reverse=True)]
+    while stack:
+        span, depth = stack.pop()
+        if span.span_id in visited:
+            continue
+        visited.add(span.span_id)
+        nodes.append(SpanNode(span=span, depth=depth, is_orphan=bool(span.parent_span_id) and depth == 0))
+        stack.extend((child, depth + 1) for child in sorted(children[span.span_id], key=order_key, reverse=True))
+    # Spans caught in a parent cycle are unreachable from any root: list them at the root level, not drop them.
+    nodes.extend(SpanNode(span=s, depth=0, is_orphan=True) for s in sorted(spans, key=order_key) if s.span_id not in visited)
+    return nodes
+
+
+def get_span(span_id: str, trace_id: str | None) -> Span:
+    spans = Span.objects.filter(span_id=span_id)
+    if trace_id:
+        return spans.get(trace_id=trace_id)
+    found = list(spans[:10])
+    if not found:
+        raise Span.DoesNotExist(f"no span {span_id}")
+    if len(found) > 1:
+        raise AmbiguousSpanId(sorted(span.trace_id for span in found))
+    return found[0]
+
+
+def facets() -> dict[str, list[str]]:
+    return {
+        "services": _distinct(Trace.objects.exclude(service=""), "service"),
+        "environments": _distinct(Trace.objects.exclude(environment=""), "environment"),
+        "models": _distinct(Span.objects.exclude(model=""), "model"),
+        "tools": _distinct(Span.objects.exclude(tool_name=""), "tool_name"),
+    }
+
+
+def _distinct(queryset: QuerySet[Any], column: str) -> list[str]:
+    return list(queryset.order_by(column).values_list(column, flat=True).distinct()[:1000])
