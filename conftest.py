@@ -50,3 +50,9 @@ def otlp_headers(ingest_key: str) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {ingest_key}", "Content-Type": content_type, **extra}
 
     return headers
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+    # PBKDF2's deliberate slowness would dominate test time; hashing strength is not what tests check.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

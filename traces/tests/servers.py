@@ -1,0 +1,64 @@
+"""Run the project under gunicorn, as production does, against the test database (for tests and benchmarks)."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def database_url(settings_dict: dict[str, Any]) -> str:
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
+
+
+@contextmanager
+def gunicorn(db_url: str, workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve on a free loopback port; yield the base URL; stop the server on exit."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": os.environ.get("SECRET_KEY", "test"),
+           "DEBUG": "0", **(extra_env or {})}
+    command = [
+        sys.executable, "-m", "gunicorn", "tracefoundry_site.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--timeout", "60", "--log-level", "warning",
+    ]
+    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(base_url, process)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _wait_until_serving(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        try:
+            requests.get(base_url + "/accounts/login/", timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start serving within 30 s")

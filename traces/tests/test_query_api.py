@@ -1,0 +1,226 @@
+"""The traces query API: filters, sorts, keyset pagination, trees, span detail, facets, errors, query counts."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from traces.ingest import ingest_request
+from traces.tests.factories import NOW_NS, SpanSpec, agent_trace, export_request, new_span_id, new_trace_id
+
+
+def ingest(spans: list[SpanSpec], service: str = "agent-svc", environment: str = "test") -> str:
+    ingest_request(export_request(spans, service=service, environment=environment))
+    return spans[0].trace_id
+
+
+def simple_trace(name: str, start_offset_s: int, duration_ms: int, **attributes) -> str:
+    trace_id = new_trace_id()
+    spec = SpanSpec(trace_id, new_span_id(), name, start_ns=NOW_NS + start_offset_s * 1_000_000_000,
+                    duration_ns=duration_ms * 1_000_000, attributes=attributes)
+    return ingest([spec])
+
+
+@pytest.fixture
+def api(client: Client, viewer) -> Client:
+    client.force_login(viewer)
+    return client
+
+
+@pytest.mark.django_db
+class TestTraceList:
+    def test_newest_first_with_summary_fields(self, api: Client) -> None:
+        older = ingest(agent_trace())
+        newer = simple_trace("later", 60, 5)
+
+        items = api.get("/api/traces").json()["items"]
+        assert [item["trace_id"] for item in items] == [newer, older]
+        assert items[1]["root_span_name"] == "invoke_agent planner"
+        assert items[1]["duration_ms"] == 900.0
+        assert items[1]["models"] == ["claude-sonnet-4", "gpt-4o"]
+        assert items[1]["start_time"].endswith("Z")
+
+    @pytest.mark.parametrize(
+        ("params", "expected"),
+        [
+            ({"status": "error"}, ["agent"]),
+            ({"status": "ok"}, ["fast", "slow", "other-service"]),
+            ({"model": "gpt-4o"}, ["agent"]),
+            ({"model": "gpt-4"}, []),
+            ({"tool": "SEAR"}, ["agent"]),
+            ({"min_duration_ms": "500"}, ["agent", "slow"]),
+            ({"max_duration_ms": "10"}, ["fast", "other-service"]),
+            ({"min_tokens": "1"}, ["agent"]),
+            ({"max_tokens": "0"}, ["fast", "slow", "other-service"]),
+            ({"min_cost": "0.001"}, ["agent"]),
+            ({"max_cost": "0.0001"}, ["fast", "slow", "other-service"]),
+            ({"service": "billing"}, ["other-service"]),
+            ({"environment": "prod"}, ["other-service"]),
+            ({"q": "needle-value"}, ["slow"]),
+            ({"q": "PLANNER"}, ["agent"]),
+        ],
+    )
+    def test_filters(self, api: Client, params: dict, expected: list[str]) -> None:
+        names = {
+            ingest(agent_trace()): "agent",
+            simple_trace("fast", 1, 2): "fast",
+            simple_trace("slow", 2, 2000, note="a needle-value here"): "slow",
+            ingest([SpanSpec(new_trace_id(), new_span_id(), "billing run", start_ns=NOW_NS - 10)], "billing", "prod"):
+                "other-service",
+        }
+        items = api.get("/api/traces", params | {"sort": "newest"}).json()["items"]
+        assert sorted(names[item["trace_id"]] for item in items) == sorted(expected)
+
+    def test_time_range(self, api: Client) -> None:
+        inside = simple_trace("inside", 3600, 1)
+        simple_trace("before", 0, 1)
+        from traces.timefmt import iso_from_unix_nano
+
+        start = iso_from_unix_nano(NOW_NS + 1800 * 1_000_000_000)
+        items = api.get("/api/traces", {"start": start}).json()["items"]
+        assert [item["trace_id"] for item in items] == [inside]
+        assert api.get("/api/traces", {"end": start}).json()["items"][0]["root_span_name"] == "before"
+
+    @pytest.mark.parametrize(
+        ("sort", "expected"),
+        [
+            ("slowest", ["b", "c", "a"]),
+            ("oldest", ["a", "b", "c"]),
+            ("newest", ["c", "b", "a"]),
+            ("most_tokens", ["c", "b", "a"]),
+            ("most_expensive", ["c", "b", "a"]),
+        ],
+    )
+    def test_sorts(self, api: Client, sort: str, expected: list[str]) -> None:
+        simple_trace("a", 1, 10)
+        simple_trace("b", 2, 300, **{"gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 10})
+        simple_trace("c", 3, 20, **{"gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 9000})
+        items = api.get("/api/traces", {"sort": sort}).json()["items"]
+        assert [item["root_span_name"] for item in items] == expected
+
+    @pytest.mark.parametrize("sort", ["newest", "slowest", "oldest"])
+    def test_cursor_pagination_visits_every_trace_once(self, api: Client, sort: str) -> None:
+        expected = {simple_trace(f"t{i}", i % 3, 5 + i % 4) for i in range(23)}
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params = {"limit": 5, "sort": sort} | ({"cursor": cursor} if cursor else {})
+            page = api.get("/api/traces", params).json()
+            seen += [item["trace_id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert len(seen) == 23
+        assert set(seen) == expected
+
+    @pytest.mark.parametrize(
+        ("params", "parameter"),
+        [
+            ({"status": "broken"}, "status"),
+            ({"min_duration_ms": "fast"}, "min_duration_ms"),
+            ({"start": "yesterday"}, "start"),
+            ({"limit": "501"}, "limit"),
+            ({"sort": "random"}, "sort"),
+            ({"cursor": "%%%"}, "cursor"),
+            ({"min_cost": "-1"}, "min_cost"),
+        ],
+    )
+    def test_bad_parameters_are_400_naming_the_parameter(self, api: Client, params: dict, parameter: str) -> None:
+        response = api.get("/api/traces", params)
+        assert response.status_code == 400
+        assert response.json()["parameter"] == parameter
+        assert parameter in response.json()["detail"]
+
+    def test_query_count_does_not_grow_with_rows(self, api: Client) -> None:
+        for i in range(30):
+            simple_trace(f"t{i}", i, 5)
+        with CaptureQueriesContext(connection) as queries:
+            assert len(api.get("/api/traces", {"limit": 30, "model": "x", "tool": "y"}).json()["items"]) == 0
+            assert len(api.get("/api/traces", {"limit": 30}).json()["items"]) == 30
+        # session + user per request, then one list query each
+        assert len(queries) <= 6
+
+    def test_login_required(self, client: Client) -> None:
+        assert client.get("/api/traces").status_code in (401, 403)
+
+
+@pytest.mark.django_db
+class TestTraceDetailAndSpans:
+    def test_detail_with_breakdowns(self, api: Client) -> None:
+        trace_id = ingest(agent_trace())
+        body = api.get(f"/api/traces/{trace_id}").json()
+
+        assert body["trace"]["trace_id"] == trace_id
+        assert body["root_span"]["name"] == "invoke_agent planner"
+        assert body["services"] == [{"service": "agent-svc", "span_count": 4, "error_count": 1}]
+        models = {m["model"]: m for m in body["models"]}
+        assert models["gpt-4o"]["call_count"] == 1
+        assert models["gpt-4o"]["input_tokens"] == 1000
+
+    def test_spans_in_tree_order_with_orphans_marked(self, api: Client) -> None:
+        spans = agent_trace()
+        trace_id = spans[0].trace_id
+        orphan = SpanSpec(trace_id, new_span_id(), "lost child", parent_span_id=new_span_id(), start_ns=NOW_NS + 5)
+        grandchild = SpanSpec(trace_id, new_span_id(), "http GET", parent_span_id=spans[2].span_id,
+                              start_ns=spans[2].start_ns + 1)
+        ingest([orphan, grandchild, *reversed(spans)])
+
+        items = api.get(f"/api/traces/{trace_id}/spans").json()["items"]
+        assert [(s["name"], s["depth"], s["is_orphan"]) for s in items] == [
+            ("invoke_agent planner", 0, False),
+            ("chat gpt-4o", 1, False),
+            ("execute_tool search", 1, False),
+            ("http GET", 2, False),
+            ("chat claude-sonnet-4", 1, False),
+            ("lost child", 0, True),
+        ]
+        assert items[1]["offset_ms"] == 1.0
+        assert items[4]["is_timeout"] is True
+        assert items[2]["retry_count"] == 1
+
+    def test_span_detail_and_ambiguous_ids(self, api: Client) -> None:
+        span_id = new_span_id()
+        first = ingest([SpanSpec(new_trace_id(), span_id, "a", attributes={"k": "v"},
+                                 events=[("exception", {"exception.type": "ValueError"})])])
+        second = ingest([SpanSpec(new_trace_id(), span_id, "b")])
+
+        ambiguous = api.get(f"/api/spans/{span_id}")
+        assert ambiguous.status_code == 409
+        assert ambiguous.json()["trace_ids"] == sorted([first, second])
+        detail = api.get(f"/api/spans/{span_id}", {"trace_id": first}).json()
+        assert detail["attributes"] == {"k": "v"}
+        assert detail["events"][0]["name"] == "exception"
+        assert detail["resource_attributes"]["service.name"] == "agent-svc"
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "/api/traces/" + "f" * 32,
+            "/api/traces/not-an-id",
+            "/api/traces/" + "f" * 32 + "/spans",
+            "/api/spans/" + "e" * 16,
+            "/api/spans/xyz",
+        ],
+    )
+    def test_unknown_ids_are_404(self, api: Client, url: str) -> None:
+        assert api.get(url).status_code == 404
+
+    def test_facets(self, api: Client) -> None:
+        ingest(agent_trace())
+        ingest([SpanSpec(new_trace_id(), new_span_id(), "x")], "billing", "prod")
+        assert api.get("/api/facets").json() == {
+            "services": ["agent-svc", "billing"],
+            "environments": ["prod", "test"],
+            "models": ["claude-sonnet-4", "gpt-4o"],
+            "tools": ["search"],
+        }
+
+
+@pytest.mark.django_db
+def test_openapi_schema_describes_every_endpoint(api: Client) -> None:
+    response = api.get("/api/schema", {"format": "json"})
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in ("/api/traces", "/api/traces/{trace_id}", "/api/traces/{trace_id}/spans", "/api/spans/{span_id}",
+                 "/api/facets"):
+        assert path in paths
