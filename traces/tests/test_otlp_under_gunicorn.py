@@ -24,7 +24,7 @@ def server(transactional_db: None) -> Iterator[str]:
 
 def chunked_post(base_url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
     def chunks() -> Iterator[bytes]:
-        for start in range(0, len(body), 1000):
+        for start in range(0, len(body), 300):
             yield body[start:start + 300]
 
     return requests.post(base_url + URL, data=chunks(), headers=headers, timeout=30)
