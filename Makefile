@@ -8,6 +8,11 @@ PORT ?= 8000
 WEB_WORKERS ?= 2
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracefoundry
 TEST_ENV := SECRET_KEY=test-only-secret-key DEBUG=0
+# Extra pytest arguments, e.g. PYTEST_ARGS='-m browser' (CI splits the suites this way).
+PYTEST_ARGS ?=
+CHROMIUM := /usr/bin/chromium
+# npm ci of the TypeScript SDK; the pytest live test (traces/tests/test_typescript_sdk_live.py) needs it too.
+SDK_TS_INSTALLED := sdk/typescript/node_modules/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-sqlite test-postgres lint bench demo-load export-trace up down
@@ -15,10 +20,11 @@ TEST_ENV := SECRET_KEY=test-only-secret-key DEBUG=0
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml sdk/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	$(VENV)/bin/pip install --quiet -e sdk/python
 	touch $@
 
 install: $(VENV)/.installed ## Create .venv and install the project with its dev tools
@@ -27,26 +33,93 @@ install: $(VENV)/.installed ## Create .venv and install the project with its dev
 	@$(PYTHON) -c "import secrets; print('SECRET_KEY=' + secrets.token_urlsafe(48))" > .env
 	@echo "Created .env with a new SECRET_KEY (see .env.example for every setting)."
 
-run: install .env ## Set up and serve on http://127.0.0.1:8000 (embedded default: SQLite, no other server)
+run: install .env frontend ## Set up and serve on http://127.0.0.1:8000 with the Celery worker and beat (Ctrl-C stops all)
 	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input -v 0
 	$(PY) manage.py bootstrap
-	$(VENV)/bin/gunicorn tracefoundry_site.wsgi:application --bind $(HOST):$(PORT) --workers $(WEB_WORKERS) \
-		--access-logfile - --timeout 60
+	scripts/run_all.sh $(HOST) $(PORT) $(WEB_WORKERS)
 
-test: install ## Install what tests need and run every test suite (SQLite and Postgres)
+test: install frontend frontend-test sdk-typescript-test ## Install what tests need and run every test suite (SQLite and Postgres)
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
-test-sqlite: install
-	$(TEST_ENV) $(PY) -m pytest
+test-sqlite: install frontend $(CHROMIUM) $(SDK_TS_INSTALLED)
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgres: install
-	$(TEST_ENV) DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest
+test-postgres: install frontend $(CHROMIUM) $(SDK_TS_INSTALLED)
+	$(TEST_ENV) DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install ## ruff and mypy
+lint: install frontend-lint sdk-typescript-lint ## ruff and mypy (and eslint + tsc for the explorer and the TypeScript SDK)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(TEST_ENV) $(VENV)/bin/mypy .
 
 bench: install ## Ingest and query benchmark on Postgres (prints spans/s, memory, p50/p95)
 	$(TEST_ENV) $(PY) scripts/bench.py --database-url $(TEST_DATABASE_URL)_bench
+
+# make demo-load [TRACES=50] [SEED=1] [SCENARIO=mix] [URL=http://127.0.0.1:8000] [INGEST_KEY=...]; @ keeps the key out of logs.
+TRACES ?= 50
+SEED ?= 1
+SCENARIO ?= mix
+demo-load: install .env ## Send 50 seeded demo agent traces to the server started by `make run` (same seed: no duplicates)
+	@$(PY) manage.py demo_load --traces $(TRACES) --seed $(SEED) --scenario $(SCENARIO) --url "$(URL)" \
+		$(if $(INGEST_KEY),--ingest-key "$(INGEST_KEY)")
+
+# --- Explorer (frontend/): Next.js static export served by Django at / -----------------------------------------
+.PHONY: frontend frontend-test frontend-lint
+PNPM_VERSION := $(shell sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' frontend/package.json)
+# next-env.d.ts is written by every build and typecheck, so it is no source.
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) $(filter-out \
+	frontend/next-env.d.ts,$(wildcard frontend/*.json frontend/*.ts frontend/*.mjs frontend/pnpm-lock.yaml))
+
+frontend/node_modules/.installed: frontend/package.json frontend/pnpm-lock.yaml
+	@[ "$$(pnpm --version 2>/dev/null)" = "$(PNPM_VERSION)" ] || npm install -g pnpm@$(PNPM_VERSION)
+	cd frontend && pnpm install --frozen-lockfile
+	touch $@
+
+# The export's index.html is the stamp: rebuilt only when a source, the config or the lockfile changed.
+frontend/out/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
+	cd frontend && NEXT_TELEMETRY_DISABLED=1 pnpm build
+	touch $@
+
+frontend: frontend/out/index.html ## Build the explorer into frontend/out (only when its sources changed)
+
+frontend-test: frontend/node_modules/.installed ## Unit tests of the explorer's layout code (vitest)
+	cd frontend && pnpm test
+
+frontend-lint: frontend/node_modules/.installed
+	cd frontend && pnpm lint && pnpm typecheck
+
+# Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+$(CHROMIUM):
+	apt-get update && apt-get install -y chromium
+
+# --- Deployment: docker compose (Postgres 16, Redis, MinIO, web, worker, beat, OpenTelemetry Collector) ---------
+COMPOSE := docker compose -f deploy/docker-compose.yml --env-file .env
+
+# make export-trace TRACE_ID=<32 hex> [URL=https://host] [TOKEN=<API token>] [PAYLOADS=1] [REDACTION=standard] [OUT=f.zip]
+URL ?= http://127.0.0.1:$(PORT)
+REDACTION ?= strict
+# The recipe is @-prefixed so that the token is never echoed into a log.
+export-trace: ## Download a trace bundle over HTTP: TRACE_ID=... [URL=...] [TOKEN=...] [PAYLOADS=1] [REDACTION=...]
+	@[ -n "$(TRACE_ID)" ] || { echo "usage: make export-trace TRACE_ID=<trace id> [URL=...] [TOKEN=...]"; exit 2; }
+	@$(if $(TOKEN),TRACEFOUNDRY_API_TOKEN="$(TOKEN)") $(PYTHON) scripts/export_trace.py "$(TRACE_ID)" \
+		--url "$(URL)" --redaction "$(REDACTION)" $(if $(PAYLOADS),--payloads) $(if $(OUT),-o "$(OUT)")
+
+up: .env ## Build and start the docker compose deployment (deploy/docker-compose.yml, settings from .env)
+	$(COMPOSE) up -d --build
+
+down: ## Stop the docker compose deployment (volumes are kept)
+	$(COMPOSE) down
+
+# --- TypeScript SDK (sdk/typescript): npm with its own package-lock.json ------------------------------------------
+.PHONY: sdk-typescript-test sdk-typescript-lint
+$(SDK_TS_INSTALLED): sdk/typescript/package.json sdk/typescript/package-lock.json
+	cd sdk/typescript && npm ci --no-audit --no-fund
+	touch $@
+
+sdk-typescript-test: $(SDK_TS_INSTALLED) ## Unit tests of the TypeScript SDK (node --test; the live test runs under pytest)
+	cd sdk/typescript && npm test
+
+sdk-typescript-lint: $(SDK_TS_INSTALLED)
+	cd sdk/typescript && npm run lint && npm run typecheck

@@ -1,6 +1,7 @@
 """Fixtures shared by every app's tests: users in each role, an ingest key, an OTLP span builder."""
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -8,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from accounts.models import IngestKey
 from accounts.roles import Role
 
-PASSWORD = "correct-horse-battery-staple-42"
+PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 (test personas only)
 
 
 def _user(username: str, role: str | None) -> User:
@@ -53,6 +54,13 @@ def otlp_headers(ingest_key: str) -> Callable[..., dict[str, str]]:
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+def fast_password_hashing(settings: Any) -> None:
     # PBKDF2's deliberate slowness would dominate test time; hashing strength is not what tests check.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def payload_dir(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    # Payload blobs written by any test (ingest moves prompts to the payload store) go to a temporary folder.
+    settings.PAYLOAD_DIR = tmp_path_factory.mktemp("payloads")
+    return settings.PAYLOAD_DIR

@@ -41,9 +41,17 @@ class IngestKey(models.Model):
     @classmethod
     def issue(cls, name: str) -> tuple["IngestKey", str]:
         """Create a key and return it with the raw secret, which is never stored."""
-        raw_key = INGEST_KEY_PREFIX + secrets.token_urlsafe(32)
-        key = cls.objects.create(name=name, key_hash=hash_ingest_key(raw_key), key_prefix=raw_key[:12])
+        key = cls(name=name)
+        raw_key = key.set_new_secret()
+        key.save()
         return key, raw_key
+
+    def set_new_secret(self) -> str:
+        """Give this (unsaved) key a new secret and return it; only its hash and prefix are kept."""
+        raw_key = INGEST_KEY_PREFIX + secrets.token_urlsafe(32)
+        self.key_hash = hash_ingest_key(raw_key)
+        self.key_prefix = raw_key[:12]
+        return raw_key
 
     def revoke(self) -> None:
         self.revoked_at = timezone.now()

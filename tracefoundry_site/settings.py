@@ -26,7 +26,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.admin_apps.TraceFoundryAdminConfig",  # django.contrib.admin, open to admins only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -97,12 +98,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# ModelBackend, reading permissions in one query per request (accounts/permission_backend.py).
+AUTHENTICATION_BACKENDS = ["accounts.permission_backend.RolePermissionBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Failed logins (login form and HTTP Basic): after LOGIN_FAILURE_LIMIT failures for one username, or
+# LOGIN_FAILURE_LIMIT_PER_ADDRESS from one client address, within LOGIN_COOLDOWN_SECONDS, further attempts get
+# 429 with Retry-After for LOGIN_COOLDOWN_SECONDS (accounts/login_throttle.py).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20)
+LOGIN_COOLDOWN_SECONDS = env.int("LOGIN_COOLDOWN_SECONDS", default=300)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -111,14 +121,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# gunicorn serves the admin's and login pages' static files through WhiteNoise; with finders on, no
+# collectstatic step is needed (the Docker image still runs it, so files are served from STATIC_ROOT there).
+WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        # Token first: its WWW-Authenticate makes anonymous callers get 401 without a browser Basic prompt.
         "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ThrottledBasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Every DRF view is closed to users without a role unless it names another rule (accounts/permissions.py).
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.CanViewTraces"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
@@ -130,6 +145,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Traces, spans and facets of LLM agent runs ingested over OTLP/HTTP.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["accounts.permissions.CanViewTraces"],
 }
 
 # OTLP ingest limits: the body as received, and the body after decompression (a gzip or zstd bomb is cut off
@@ -139,6 +155,79 @@ OTLP_MAX_DECOMPRESSED_BYTES = env.int("OTLP_MAX_DECOMPRESSED_BYTES", default=64 
 OTLP_RETRY_AFTER_SECONDS = env.int("OTLP_RETRY_AFTER_SECONDS", default=5)
 
 MODEL_PRICES_FILE = Path(env.str("MODEL_PRICES_FILE", default=str(BASE_DIR / "deploy" / "model-prices.yaml")))
+
+# The explorer's static export (`make frontend` builds it), served at `/` by tracefoundry_site/explorer.py.
+EXPLORER_BUILD_DIR = Path(env.str("EXPLORER_BUILD_DIR", default=str(BASE_DIR / "frontend" / "out")))
+
+# Retention: traces older than RETENTION_METADATA_DAYS lose spans and summary; payloads of spans older than
+# RETENTION_PAYLOAD_DAYS are deleted. Work is done in batches of RETENTION_BATCH_SIZE rows, one short
+# transaction each, so no table stays locked while a large backlog is expired.
+RETENTION_METADATA_DAYS = env.float("RETENTION_METADATA_DAYS", default=7)
+RETENTION_PAYLOAD_DAYS = env.float("RETENTION_PAYLOAD_DAYS", default=3)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
+RETENTION_INTERVAL_MINUTES = env.float("RETENTION_INTERVAL_MINUTES", default=60)
+
+# Celery (tracefoundry_site/celery.py reads every CELERY_* setting). With REDIS_URL the broker is Redis; without
+# it the broker is a folder under VAR_DIR (kombu's filesystem transport), so worker and beat started by
+# `make run` run retention with no server at all, on one machine.
+REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# Django's cache holds login-throttle counters, which every web worker must see: Redis with REDIS_URL, else
+# files under VAR_DIR/cache (shared by the gunicorn workers of one host; use Redis with several hosts).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="tracefoundry")}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, str] = {}
+if not REDIS_URL:
+    _broker_dir = VAR_DIR / "celery-broker"
+    for _folder in ("queue", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+    }
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "retention-expire-trace-metadata": {
+        "task": "traces.tasks.expire_trace_metadata",
+        "schedule": RETENTION_INTERVAL_MINUTES * 60,
+    },
+    "retention-expire-payloads": {
+        "task": "traces.tasks.expire_payloads",
+        "schedule": RETENTION_INTERVAL_MINUTES * 60,
+    },
+}
+
+# Trace bundles (bundles app): limits an uploaded bundle must stay within before anything of it is read or
+# stored (zip-bomb and path checks), and the commit recorded in exports when `git rev-parse HEAD` cannot run.
+BUNDLE_MAX_UPLOAD_BYTES = env.int("BUNDLE_MAX_UPLOAD_BYTES", default=100 * 1024 * 1024)
+BUNDLE_MAX_UNCOMPRESSED_BYTES = env.int("BUNDLE_MAX_UNCOMPRESSED_BYTES", default=512 * 1024 * 1024)
+BUNDLE_MAX_FILE_BYTES = env.int("BUNDLE_MAX_FILE_BYTES", default=128 * 1024 * 1024)
+BUNDLE_MAX_FILES = env.int("BUNDLE_MAX_FILES", default=20_000)
+BUNDLE_MAX_COMPRESSION_RATIO = env.int("BUNDLE_MAX_COMPRESSION_RATIO", default=200)
+GIT_COMMIT = env.str("GIT_COMMIT", default="")
+
+# Payloads and redaction (payloads app). REDACTION_MODE: off | standard | strict, applied at ingest and on
+# `POST /api/payloads`; TRACE_ALLOWLIST_FILE is the policy (checked at start-up). Payloads are stored under
+# PAYLOAD_DIR, or in an S3-compatible bucket with PAYLOAD_STORAGE=s3 (AWS S3, MinIO...).
+REDACTION_MODE = env.str("REDACTION_MODE", default="standard")
+TRACE_ALLOWLIST_FILE = Path(env.str("TRACE_ALLOWLIST_FILE", default=str(BASE_DIR / "deploy" / "trace-allowlist.yaml")))
+PAYLOAD_STORAGE = env.str("PAYLOAD_STORAGE", default="filesystem")
+PAYLOAD_DIR = Path(env.str("PAYLOAD_DIR", default=str(VAR_DIR / "payloads")))
+PAYLOAD_MAX_BYTES = env.int("PAYLOAD_MAX_BYTES", default=16 * 1024 * 1024)
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -8,14 +8,19 @@ recompute sees every committed span. Re-sent spans are ignored on (trace_id, spa
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any, cast
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Field
+from django.utils import timezone
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from payloads.ingest import PayloadBatch
 from traces import otlp, semconv
 from traces.contracts import IngestResult
 from traces.models import Span, SpanCategory, StatusCode, Trace, TraceSource, TraceStatus
 from traces.pricing import PriceTable, configured_price_table
+from traces.span_insert import SpanRow, insert_spans
 
 _SEARCH_VALUE_CHARS = 200
 _SEARCH_TEXT_CHARS = 32_000
@@ -28,16 +33,18 @@ def ingest_request(
 ) -> IngestResult:
     """Store every valid span of an OTLP request; count and describe the ones that cannot be stored."""
     prices = configured_price_table()
-    spans: dict[tuple[str, str], Span] = {}
+    spans: dict[tuple[str, str], SpanRow] = {}
     rejections: list[otlp.RejectedSpan] = []
+    payloads = PayloadBatch()
     for item in otlp.iter_spans(request):
         if isinstance(item, otlp.RejectedSpan):
             rejections.append(item)
         else:
+            item = payloads.capture(item)  # redacted, payloads swapped for refs, before anything is written
             spans.setdefault((item.trace_id, item.span_id), span_row(item, prices, environment))
     trace_ids = sorted({trace_id for trace_id, _ in spans})
     if spans:
-        write_spans(list(spans.values()), trace_ids, source)
+        write_spans(list(spans.values()), trace_ids, source, payloads)
     return IngestResult(
         accepted_spans=len(spans),
         rejected_spans=len(rejections),
@@ -46,12 +53,13 @@ def ingest_request(
     )
 
 
-def span_row(span: otlp.OtlpSpan, prices: PriceTable, environment: str | None = None) -> Span:
+def span_row(span: otlp.OtlpSpan, prices: PriceTable, environment: str | None = None) -> SpanRow:
+    """The `spans` row of a decoded span as column values (a dict: model instances cost more to build)."""
     meaning = semconv.map_span(span.name, span.attributes, span.events, span.status_code, span.status_message)
     cost = meaning.stated_cost_usd
     if cost is None:
         cost = prices.cost_usd(meaning.model, meaning.input_tokens, meaning.output_tokens)
-    return Span(
+    return dict(
         trace_id=span.trace_id,
         span_id=span.span_id,
         parent_span_id=span.parent_span_id,
@@ -86,46 +94,137 @@ def span_row(span: otlp.OtlpSpan, prices: PriceTable, environment: str | None = 
     )
 
 
-def write_spans(spans: list[Span], trace_ids: list[str], source: str) -> None:
+def write_spans(
+    spans: list[SpanRow], trace_ids: list[str], source: str, payloads: PayloadBatch | None = None
+) -> None:
+    if payloads is not None:
+        payloads.store_blobs()  # content-addressed, so storing before the transaction is idempotent
     with transaction.atomic():
-        Trace.objects.bulk_create([Trace(trace_id=trace_id, source=source) for trace_id in trace_ids],
-                                  ignore_conflicts=True)
+        Trace.objects.bulk_create(
+            [Trace(trace_id=trace_id, source=source) for trace_id in trace_ids], ignore_conflicts=True
+        )
+        # Every writer of a trace's spans locks its row first, in trace-id order: once locked, what is read
+        # below is all that is stored, and nobody else adds spans to these traces until we commit.
         locked = Trace.objects.select_for_update().filter(trace_id__in=trace_ids).order_by("trace_id")
         search_texts = dict(locked.values_list("trace_id", "search_text"))
-        Span.objects.bulk_create(spans, ignore_conflicts=True, batch_size=1000)
-        new_words = _search_words_of_batch(spans)
-        recompute_summaries(trace_ids, {t: _merge_words(search_texts.get(t, ""), new_words[t]) for t in trace_ids})
+        rows_by_trace = _stored_summary_rows(trace_ids)
+        stored = {(trace_id, row[1]) for trace_id, rows in rows_by_trace.items() for row in rows}
+        new_spans = [span for span in spans if (span["trace_id"], span["span_id"]) not in stored]
+        insert_spans(new_spans)
+        if payloads is not None:
+            payloads.write_refs()
+        if not new_spans:
+            return  # a re-sent batch: nothing changes
+        for span in new_spans:
+            rows_by_trace[span["trace_id"]].append(tuple(span[column] for column in _SUMMARY_COLUMNS))
+        new_words = _search_words_of_batch(new_spans)
+        _write_summaries(
+            rows_by_trace, {t: _merge_words(search_texts.get(t, ""), new_words.get(t, set())) for t in trace_ids}
+        )
 
 
 _SUMMARY_COLUMNS = (
-    "trace_id", "span_id", "parent_span_id", "name", "start_unix_nano", "end_unix_nano", "status_code",
-    "category", "model", "tool_name", "input_tokens", "output_tokens", "total_tokens", "cost_usd",
-    "retry_count", "is_timeout", "service", "environment",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "start_unix_nano",
+    "end_unix_nano",
+    "status_code",
+    "category",
+    "model",
+    "tool_name",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+    "retry_count",
+    "is_timeout",
+    "service",
+    "environment",
 )
 
 
-def recompute_summaries(trace_ids: Iterable[str], search_texts: dict[str, str] | None = None) -> None:
+def recompute_summaries(trace_ids: Iterable[str]) -> None:
     """Rebuild the summary of each trace from all its stored spans (callers hold the trace rows' locks)."""
+    _write_summaries(_stored_summary_rows(trace_ids), search_texts=None)
+
+
+def _stored_summary_rows(trace_ids: Iterable[str]) -> dict[str, list[tuple]]:
     rows_by_trace: dict[str, list[tuple]] = defaultdict(list)
     for row in Span.objects.filter(trace_id__in=list(trace_ids)).values_list(*_SUMMARY_COLUMNS):
         rows_by_trace[row[0]].append(row)
-    traces = [_summary(trace_id, rows) for trace_id, rows in rows_by_trace.items()]
-    fields = [
-        "service", "environment", "root_span_id", "root_span_name", "start_unix_nano", "end_unix_nano",
-        "duration_ns", "status", "span_count", "error_count", "llm_call_count", "tool_call_count",
-        "retry_count", "timeout_count", "orphan_count", "input_tokens", "output_tokens", "total_tokens",
-        "cost_usd", "models_used", "tools_used",
-    ]
-    if search_texts is not None:
-        for trace in traces:
+    return rows_by_trace
+
+
+def _write_summaries(rows_by_trace: dict[str, list[tuple]], search_texts: dict[str, str] | None) -> None:
+    traces = [_summary(trace_id, rows) for trace_id, rows in rows_by_trace.items() if rows]
+    fields = [*_SUMMARY_FIELDS, "updated_at", *(["search_text"] if search_texts is not None else [])]
+    now = timezone.now()
+    for trace in traces:
+        trace.updated_at = now
+        if search_texts is not None:
             trace.search_text = search_texts.get(trace.trace_id, "")
-        fields.append("search_text")
-    Trace.objects.bulk_update(traces, fields, batch_size=500)
+    # One parameterised UPDATE sent for all traces at once: cheaper than bulk_update's CASE expressions.
+    assignments = ", ".join(f'"{name}" = %s' for name in fields)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE traces SET {assignments} WHERE trace_id = %s",  # noqa: S608 (column names are our own)
+            [[*(_db_value(trace, name) for name in fields), trace.trace_id] for trace in traces],
+        )
+
+
+_SUMMARY_FIELDS = (
+    "service",
+    "environment",
+    "root_span_id",
+    "root_span_name",
+    "start_unix_nano",
+    "end_unix_nano",
+    "duration_ns",
+    "status",
+    "span_count",
+    "error_count",
+    "llm_call_count",
+    "tool_call_count",
+    "retry_count",
+    "timeout_count",
+    "orphan_count",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+    "models_used",
+    "tools_used",
+)
+
+
+def _db_value(trace: Trace, name: str) -> Any:
+    field = cast(Field, Trace._meta.get_field(name))
+    return field.get_db_prep_save(getattr(trace, name), connection)
 
 
 def _summary(trace_id: str, rows: list[tuple]) -> Trace:
-    (_, span_ids, parents, names, starts, ends, statuses, categories, models, tools, inputs, outputs, totals,
-     costs, retries, timeouts, services, environments) = zip(*rows, strict=True)
+    (
+        _,
+        span_ids,
+        parents,
+        names,
+        starts,
+        ends,
+        statuses,
+        categories,
+        models,
+        tools,
+        inputs,
+        outputs,
+        totals,
+        costs,
+        retries,
+        timeouts,
+        services,
+        environments,
+    ) = zip(*rows, strict=True)
     known = set(span_ids)
     roots = [i for i, parent in enumerate(parents) if not parent]
     orphans = [i for i, parent in enumerate(parents) if parent and parent not in known]
@@ -159,12 +258,18 @@ def _summary(trace_id: str, rows: list[tuple]) -> Trace:
     )
 
 
-def _search_words_of_batch(spans: list[Span]) -> dict[str, set[str]]:
+def _search_words_of_batch(spans: list[SpanRow]) -> dict[str, set[str]]:
     words: dict[str, set[str]] = defaultdict(set)
     for span in spans:
-        bucket = words[span.trace_id]
-        bucket.update(w for w in (span.name, span.model, span.tool_name, span.service, span.status_message) if w)
-        for value in span.attributes.values():
+        bucket = words[span["trace_id"]]
+        bucket.update(
+            w
+            for w in (
+                span[k] for k in ("trace_id", "name", "model", "tool_name", "service", "status_message")
+            )
+            if w
+        )
+        for value in span["attributes"].values():
             if isinstance(value, str) and value:
                 bucket.add(value[:_SEARCH_VALUE_CHARS].replace("\n", " "))
     return words
@@ -180,7 +285,9 @@ def _rejection_message(rejections: list[otlp.RejectedSpan]) -> str:
     if not rejections:
         return ""
     reasons = Counter(r.reason for r in rejections)
-    described = "; ".join(f"{count} span(s): {reason}" for reason, count in reasons.most_common(_MAX_REJECTION_REASONS))
+    described = "; ".join(
+        f"{count} span(s): {reason}" for reason, count in reasons.most_common(_MAX_REJECTION_REASONS)
+    )
     example = rejections[0]
     return (
         f"{len(rejections)} span(s) rejected: {described} "

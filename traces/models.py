@@ -58,7 +58,7 @@ class Trace(models.Model):
     cost_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal(0))
     models_used = models.JSONField(default=list)
     tools_used = models.JSONField(default=list)
-    # Distinct words (span names, models, tools, attribute values) for the free-text filter, one per line.
+    # Distinct words (trace id, span names, models, tools, attribute values) for the free-text filter, one a line.
     search_text = models.TextField(blank=True, default="")
     source = models.CharField(max_length=16, choices=TraceSource.choices, default=TraceSource.OTLP)
     ingested_at = models.DateTimeField(auto_now_add=True)

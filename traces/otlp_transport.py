@@ -9,7 +9,7 @@ import gzip
 import io
 import json
 import zlib
-from typing import IO
+from typing import IO, Protocol
 
 import zstandard
 from django.http import HttpRequest, HttpResponse
@@ -68,10 +68,16 @@ def decompress(body: bytes, content_encoding: str, limit: int) -> bytes:
             return _read_bounded(reader, limit, "decompressed body")
     except (OSError, EOFError, zlib.error, zstandard.ZstdError) as exc:
         raise BadBody(f"body is not valid {encoding}: {exc}") from exc
-    raise UnsupportedEncoding(f"Content-Encoding {content_encoding!r} is not supported (use gzip, zstd or none)")
+    raise UnsupportedEncoding(
+        f"Content-Encoding {content_encoding!r} is not supported (use gzip, zstd or none)"
+    )
 
 
-def _read_bounded(stream: IO[bytes], limit: int, what: str) -> bytes:
+class _Readable(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+def _read_bounded(stream: _Readable, limit: int, what: str) -> bytes:
     buffer = bytearray()
     while True:
         chunk = stream.read(min(_CHUNK, limit + 1 - len(buffer)))
@@ -87,14 +93,13 @@ def success_response(encoding: str, rejected_spans: int = 0, error_message: str 
     if rejected_spans or error_message:
         reply.partial_success.rejected_spans = rejected_spans
         reply.partial_success.error_message = error_message
-    if encoding == JSON:
-        body = json.dumps(json_format.MessageToDict(reply)).encode()
-    else:
-        body = reply.SerializeToString()
+    body = json.dumps(json_format.MessageToDict(reply)).encode() if encoding == JSON else reply.SerializeToString()
     return HttpResponse(body, status=200, content_type=encoding)
 
 
-def error_response(status: int, message: str, encoding: str = PROTOBUF, retry_after: int | None = None) -> HttpResponse:
+def error_response(
+    status: int, message: str, encoding: str = PROTOBUF, retry_after: int | None = None
+) -> HttpResponse:
     rpc_status = Status(code=_RPC_CODES.get(status, 2), message=message)
     if encoding == JSON:
         body = json.dumps({"code": rpc_status.code, "message": message}).encode()

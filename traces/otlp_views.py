@@ -28,11 +28,14 @@ def receive_traces(request: HttpRequest) -> HttpResponse:
         logger.exception("database unavailable while checking an ingest key")
         return _database_unavailable(reply_encoding)
     if key is None:
-        return otlp_transport.error_response(401, "missing or unknown ingest key (Authorization: Bearer <key>)",
-                                             reply_encoding)
+        return otlp_transport.error_response(
+            401, "missing or unknown ingest key (Authorization: Bearer <key>)", reply_encoding
+        )
     if encoding is None:
         return otlp_transport.error_response(
-            415, f"unsupported Content-Type {request.content_type!r}: use application/x-protobuf or application/json"
+            415,
+            f"unsupported Content-Type {request.content_type!r}: use application/x-protobuf or "
+            "application/json",
         )
     try:
         raw = otlp_transport.read_body(request, settings.OTLP_MAX_BODY_BYTES)

@@ -1,6 +1,6 @@
 """Cost of an LLM call from a price table (`deploy/model-prices.yaml`, USD per million tokens).
 
-Pure apart from reading the table once. A model matches the longest table key it starts with, case-insensitive.
+Pure apart from reading the table once. A model matches the longest key it starts with, ignoring case.
 """
 
 from dataclasses import dataclass
@@ -39,7 +39,9 @@ class PriceTable:
         price = self.price_of(model) if model else None
         if price is None:
             return Decimal(0)
-        return (input_tokens * price.input_per_million + output_tokens * price.output_per_million) / _PER_MILLION
+        return (
+            input_tokens * price.input_per_million + output_tokens * price.output_per_million
+        ) / _PER_MILLION
 
 
 def load_price_table(path: Path) -> PriceTable:

@@ -28,9 +28,30 @@ SORTS: dict[str, tuple[str, bool]] = {
 }
 
 SPAN_LIST_COLUMNS = (
-    "id", "trace_id", "span_id", "parent_span_id", "name", "kind", "category", "service", "start_unix_nano",
-    "end_unix_nano", "duration_ns", "status_code", "status_message", "operation_name", "model", "provider",
-    "tool_name", "input_tokens", "output_tokens", "total_tokens", "cost_usd", "retry_count", "is_timeout", "events",
+    "id",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "kind",
+    "category",
+    "service",
+    "start_unix_nano",
+    "end_unix_nano",
+    "duration_ns",
+    "status_code",
+    "status_message",
+    "operation_name",
+    "model",
+    "provider",
+    "tool_name",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+    "retry_count",
+    "is_timeout",
+    "events",
 )
 
 
@@ -73,8 +94,8 @@ class SpanNode:
 class TraceDetail:
     trace: Trace
     root_span: Span | None
-    services: list[dict[str, Any]] = field(default_factory=list)
-    models: list[dict[str, Any]] = field(default_factory=list)
+    services: list[Any] = field(default_factory=list)
+    models: list[Any] = field(default_factory=list)
 
 
 class AmbiguousSpanId(Exception):
@@ -94,7 +115,11 @@ def list_traces(filters: TraceFilters, sort: str, limit: int, cursor: str | None
         traces = traces.filter(after)
     order = [f"-{column}", "-trace_id"] if descending else [column, "trace_id"]
     rows = list(traces.order_by(*order).defer("search_text")[: limit + 1])
-    next_cursor = _encode_cursor(getattr(rows[limit - 1], column), rows[limit - 1].trace_id) if len(rows) > limit else None
+    next_cursor = (
+        _encode_cursor(getattr(rows[limit - 1], column), rows[limit - 1].trace_id)
+        if len(rows) > limit
+        else None
+    )
     return TracePage(items=rows[:limit], next_cursor=next_cursor)
 
 
@@ -123,12 +148,14 @@ def _filtered(traces: QuerySet[Trace], f: TraceFilters) -> QuerySet[Trace]:
     if f.max_cost is not None:
         conditions &= Q(cost_usd__lte=f.max_cost)
     if f.q:
-        conditions &= Q(trace_id__icontains=f.q) | Q(search_text__icontains=f.q)
+        conditions &= Q(search_text__icontains=f.q)
     traces = traces.filter(conditions)
     if f.model:
         traces = traces.filter(Exists(Span.objects.filter(trace_id=OuterRef("pk"), model=f.model)))
     if f.tool:
-        traces = traces.filter(Exists(Span.objects.filter(trace_id=OuterRef("pk"), tool_name__icontains=f.tool)))
+        traces = traces.filter(
+            Exists(Span.objects.filter(trace_id=OuterRef("pk"), tool_name__icontains=f.tool))
+        )
     return traces
 
 
@@ -154,7 +181,11 @@ def get_trace(trace_id: str) -> Trace:
 def trace_detail(trace_id: str) -> TraceDetail:
     trace = get_trace(trace_id)
     spans = Span.objects.filter(trace_id=trace_id)
-    root = spans.filter(span_id=trace.root_span_id).only(*SPAN_LIST_COLUMNS).first() if trace.root_span_id else None
+    root = (
+        spans.filter(span_id=trace.root_span_id).only(*SPAN_LIST_COLUMNS).first()
+        if trace.root_span_id
+        else None
+    )
     services = list(
         spans.values("service")
         .annotate(span_count=Count("id"), error_count=Count("id", filter=Q(status_code=StatusCode.ERROR)))
@@ -197,9 +228,15 @@ def span_tree(trace_id: str) -> list[SpanNode]:
             continue
         visited.add(span.span_id)
         nodes.append(SpanNode(span=span, depth=depth, is_orphan=bool(span.parent_span_id) and depth == 0))
-        stack.extend((child, depth + 1) for child in sorted(children[span.span_id], key=order_key, reverse=True))
-    # Spans caught in a parent cycle are unreachable from any root: list them at the root level, not drop them.
-    nodes.extend(SpanNode(span=s, depth=0, is_orphan=True) for s in sorted(spans, key=order_key) if s.span_id not in visited)
+        stack.extend(
+            (child, depth + 1) for child in sorted(children[span.span_id], key=order_key, reverse=True)
+        )
+    # Spans caught in a parent cycle are unreachable from any root: list them at the root level.
+    nodes.extend(
+        SpanNode(span=s, depth=0, is_orphan=True)
+        for s in sorted(spans, key=order_key)
+        if s.span_id not in visited
+    )
     return nodes
 
 

@@ -59,7 +59,11 @@ _MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name"
 _PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
 _TOOL_KEYS = ("gen_ai.tool.name", "tool.name")
 _INPUT_TOKEN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
-_OUTPUT_TOKEN_KEYS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
+_OUTPUT_TOKEN_KEYS = (
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.completion_tokens",
+    "llm.token_count.completion",
+)
 _TOTAL_TOKEN_KEYS = ("llm.token_count.total", "gen_ai.usage.total_tokens")
 _COST_KEYS = ("tracefoundry.cost.usd", "llm.cost.total")
 _ENVIRONMENT_KEYS = ("deployment.environment.name", "deployment.environment")
@@ -93,7 +97,9 @@ def map_span(
     status_message: str,
 ) -> SpanSemantics:
     oi_kind = str(attributes.get("openinference.span.kind", "")).upper()
-    operation = _first_str(attributes, ("gen_ai.operation.name",)) or _OPENINFERENCE_OPERATIONS.get(oi_kind, "")
+    operation = _first_str(attributes, ("gen_ai.operation.name",)) or _OPENINFERENCE_OPERATIONS.get(
+        oi_kind, ""
+    )
     model = _first_str(attributes, _MODEL_KEYS)
     tool_name = _first_str(attributes, _TOOL_KEYS)
     if not tool_name and operation == "execute_tool":
@@ -141,7 +147,10 @@ def _stated_cost(attributes: Attributes) -> Decimal | None:
         cost = _decimal(attributes.get(key))
         if cost is not None:
             return cost
-    prompt, completion = _decimal(attributes.get("llm.cost.prompt")), _decimal(attributes.get("llm.cost.completion"))
+    prompt, completion = (
+        _decimal(attributes.get("llm.cost.prompt")),
+        _decimal(attributes.get("llm.cost.completion")),
+    )
     if prompt is not None or completion is not None:
         return (prompt or Decimal(0)) + (completion or Decimal(0))
     return None
@@ -154,7 +163,9 @@ def _retry_count(attributes: Attributes, events: list[dict[str, Any]]) -> int:
     return max(from_events, stated) + resent
 
 
-def _is_timeout(attributes: Attributes, events: list[dict[str, Any]], status_code: int, status_message: str) -> bool:
+def _is_timeout(
+    attributes: Attributes, events: list[dict[str, Any]], status_code: int, status_message: str
+) -> bool:
     if attributes.get("tracefoundry.timeout") is True:
         return True
     if _TIMEOUT_TEXT.search(str(attributes.get("error.type", ""))):

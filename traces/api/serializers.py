@@ -8,7 +8,7 @@ from traces.models import Span, StatusCode, Trace, TraceStatus
 from traces.queries import SORTS, SpanNode, TraceFilters
 from traces.timefmt import iso_from_unix_nano, ms_from_ns
 
-_STATUS_NAMES = {StatusCode.UNSET: "unset", StatusCode.OK: "ok", StatusCode.ERROR: "error"}
+_STATUS_NAMES: dict[int, str] = {StatusCode.UNSET: "unset", StatusCode.OK: "ok", StatusCode.ERROR: "error"}
 
 
 class TraceListParamsSerializer(serializers.Serializer):
@@ -50,10 +50,32 @@ class TraceSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Trace
         fields = [
-            "trace_id", "root_span_id", "root_span_name", "service", "environment", "status", "start_time",
-            "end_time", "start_unix_nano", "end_unix_nano", "duration_ms", "span_count", "error_count",
-            "llm_call_count", "tool_call_count", "retry_count", "timeout_count", "orphan_count", "input_tokens",
-            "output_tokens", "total_tokens", "cost_usd", "models", "tools", "source", "ingested_at",
+            "trace_id",
+            "root_span_id",
+            "root_span_name",
+            "service",
+            "environment",
+            "status",
+            "start_time",
+            "end_time",
+            "start_unix_nano",
+            "end_unix_nano",
+            "duration_ms",
+            "span_count",
+            "error_count",
+            "llm_call_count",
+            "tool_call_count",
+            "retry_count",
+            "timeout_count",
+            "orphan_count",
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "cost_usd",
+            "models",
+            "tools",
+            "source",
+            "ingested_at",
         ]
 
     def get_start_time(self, trace: Trace) -> str:
@@ -84,14 +106,39 @@ class SpanItemSerializer(serializers.ModelSerializer):
     event_count = serializers.SerializerMethodField()
     depth = serializers.SerializerMethodField()
     is_orphan = serializers.SerializerMethodField()
+    payload_refs = serializers.SerializerMethodField()
 
     class Meta:
         model = Span
         fields = [
-            "trace_id", "span_id", "parent_span_id", "depth", "is_orphan", "name", "kind", "category", "service",
-            "start_time", "start_unix_nano", "end_unix_nano", "offset_ms", "duration_ms", "status_code",
-            "status_message", "operation_name", "model", "provider", "tool_name", "input_tokens", "output_tokens",
-            "total_tokens", "cost_usd", "retry_count", "is_timeout", "event_count",
+            "trace_id",
+            "span_id",
+            "parent_span_id",
+            "depth",
+            "is_orphan",
+            "name",
+            "kind",
+            "category",
+            "service",
+            "start_time",
+            "start_unix_nano",
+            "end_unix_nano",
+            "offset_ms",
+            "duration_ms",
+            "status_code",
+            "status_message",
+            "operation_name",
+            "model",
+            "provider",
+            "tool_name",
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "cost_usd",
+            "retry_count",
+            "is_timeout",
+            "event_count",
+            "payload_refs",
         ]
 
     def to_representation(self, instance: Any) -> Any:
@@ -121,6 +168,10 @@ class SpanItemSerializer(serializers.ModelSerializer):
     def get_is_orphan(self, span: Span) -> bool:
         return self._node.is_orphan
 
+    def get_payload_refs(self, span: Span) -> list[dict[str, Any]]:
+        """Refs (role, size, hash, content type) from the view's one bulk query, keyed by span pk."""
+        return list(self.context.get("payload_refs", {}).get(span.pk, []))
+
 
 class SpanEventSerializer(serializers.Serializer):
     name = serializers.CharField()
@@ -134,16 +185,17 @@ class SpanEventSerializer(serializers.Serializer):
 
 class SpanDetailSerializer(SpanItemSerializer):
     events = SpanEventSerializer(many=True)
-    payload_refs = serializers.SerializerMethodField()
 
     class Meta(SpanItemSerializer.Meta):
         fields = [
-            *SpanItemSerializer.Meta.fields, "attributes", "resource_attributes", "events", "links", "scope",
-            "trace_state", "payload_refs",
+            *SpanItemSerializer.Meta.fields,
+            "attributes",
+            "resource_attributes",
+            "events",
+            "links",
+            "scope",
+            "trace_state",
         ]
-
-    def get_payload_refs(self, span: Span) -> list[dict[str, Any]]:
-        return list(self.context.get("payload_refs", []))
 
 
 class ServiceBreakdownSerializer(serializers.Serializer):

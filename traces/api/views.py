@@ -1,6 +1,7 @@
 """Thin views of the traces API: validate, call one query, serialize."""
 
 import re
+import time
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
@@ -8,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from payloads.queries import refs_for_spans, unlinked_refs
 from traces import queries
 from traces.api.serializers import (
     FacetsSerializer,
@@ -25,7 +27,9 @@ _SPAN_ID = re.compile(r"^[0-9a-fA-F]{16}$")
 
 def _bad_parameter(errors: dict) -> ValidationError:
     parameter, messages = next(iter(errors.items()))
-    return ValidationError({"detail": f"{parameter}: {' '.join(str(m) for m in messages)}", "parameter": parameter})
+    return ValidationError(
+        {"detail": f"{parameter}: {' '.join(str(m) for m in messages)}", "parameter": parameter}
+    )
 
 
 def _trace_id(raw: str) -> str:
@@ -42,7 +46,9 @@ class TraceListView(APIView):
             raise _bad_parameter(params.errors)
         try:
             page = queries.list_traces(
-                params.filters(), params.validated_data["sort"], params.validated_data["limit"],
+                params.filters(),
+                params.validated_data["sort"],
+                params.validated_data["limit"],
                 params.validated_data["cursor"],
             )
         except queries.InvalidCursor as exc:
@@ -69,13 +75,18 @@ class TraceSpansView(APIView):
             nodes = queries.span_tree(trace.trace_id)
         except Trace.DoesNotExist as exc:
             raise NotFound("no such trace") from exc
-        context = {"trace_start_unix_nano": trace.start_unix_nano}
+        context = {
+            "trace_start_unix_nano": trace.start_unix_nano,
+            "payload_refs": refs_for_spans([node.span.pk for node in nodes]),
+        }
         return Response(SpanListSerializer({"items": nodes, "next_cursor": None}, context=context).data)
 
 
 class SpanDetailView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("trace_id", str, description="Needed when the span id is in several traces")],
+        parameters=[
+            OpenApiParameter("trace_id", str, description="Needed when the span id is in several traces")
+        ],
         responses=SpanDetailSerializer,
     )
     def get(self, request: Request, span_id: str) -> Response:
@@ -88,10 +99,14 @@ class SpanDetailView(APIView):
             raise NotFound("no such span") from exc
         except queries.AmbiguousSpanId as exc:
             return Response(
-                {"detail": "span id is in several traces; add ?trace_id=", "trace_ids": exc.trace_ids}, status=409
+                {"detail": "span id is in several traces; add ?trace_id=", "trace_ids": exc.trace_ids},
+                status=409,
             )
         trace = queries.get_trace(span.trace_id)
-        context = {"trace_start_unix_nano": trace.start_unix_nano}
+        linked = refs_for_spans([span.pk]).get(span.pk, [])
+        age_days = (time.time_ns() - span.start_unix_nano) / 86_400e9
+        refs = linked + unlinked_refs(span.attributes, linked, age_days)
+        context = {"trace_start_unix_nano": trace.start_unix_nano, "payload_refs": {span.pk: refs}}
         return Response(SpanDetailSerializer(span, context=context).data)
 
 

@@ -53,7 +53,11 @@ def export_request(
 ) -> ExportTraceServiceRequest:
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
-    resource_attributes = {"service.name": service, "deployment.environment.name": environment, **(resource or {})}
+    resource_attributes = {
+        "service.name": service,
+        "deployment.environment.name": environment,
+        **(resource or {}),
+    }
     resource_spans.resource.attributes.extend(key_values(resource_attributes))
     scope_spans = resource_spans.scope_spans.add()
     scope_spans.scope.name = "tests"
@@ -87,18 +91,53 @@ def agent_trace(trace_id: str | None = None, model: str = "gpt-4o", tool: str = 
     trace_id = trace_id or new_trace_id()
     root, llm, tool_span, failed = (new_span_id() for _ in range(4))
     return [
-        SpanSpec(trace_id, root, "invoke_agent planner", duration_ns=900_000_000,
-                 attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"}),
-        SpanSpec(trace_id, llm, f"chat {model}", root, NOW_NS + 1_000_000, 300_000_000,
-                 attributes={"gen_ai.operation.name": "chat", "gen_ai.request.model": model,
-                             "gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": 1000,
-                             "gen_ai.usage.output_tokens": 200}),
-        SpanSpec(trace_id, tool_span, f"execute_tool {tool}", root, NOW_NS + 400_000_000, 200_000_000,
-                 attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool},
-                 events=[("tracefoundry.retry", {"tracefoundry.retry.attempt": 1})]),
-        SpanSpec(trace_id, failed, "chat claude-sonnet-4", root, NOW_NS + 650_000_000, 100_000_000,
-                 attributes={"llm.model_name": "claude-sonnet-4", "openinference.span.kind": "LLM",
-                             "llm.token_count.prompt": 10, "llm.token_count.completion": 0,
-                             "error.type": "httpx.ReadTimeout"},
-                 status_code=2, status_message="upstream timed out"),
+        SpanSpec(
+            trace_id,
+            root,
+            "invoke_agent planner",
+            duration_ns=900_000_000,
+            attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"},
+        ),
+        SpanSpec(
+            trace_id,
+            llm,
+            f"chat {model}",
+            root,
+            NOW_NS + 1_000_000,
+            300_000_000,
+            attributes={
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": model,
+                "gen_ai.provider.name": "openai",
+                "gen_ai.usage.input_tokens": 1000,
+                "gen_ai.usage.output_tokens": 200,
+            },
+        ),
+        SpanSpec(
+            trace_id,
+            tool_span,
+            f"execute_tool {tool}",
+            root,
+            NOW_NS + 400_000_000,
+            200_000_000,
+            attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool},
+            events=[("tracefoundry.retry", {"tracefoundry.retry.attempt": 1})],
+        ),
+        SpanSpec(
+            trace_id,
+            failed,
+            "chat claude-sonnet-4",
+            root,
+            NOW_NS + 650_000_000,
+            100_000_000,
+            attributes={
+                "llm.model_name": "claude-sonnet-4",
+                "openinference.span.kind": "LLM",
+                "llm.token_count.prompt": 10,
+                "llm.token_count.completion": 0,
+                "error.type": "httpx.ReadTimeout",
+            },
+            status_code=2,
+            status_message="upstream timed out",
+        ),
     ]

@@ -1,4 +1,4 @@
-"""Run the project under gunicorn, as production does, against the test database (for tests and benchmarks)."""
+"""Run the project under gunicorn, as production does, against the test database."""
 
 import os
 import socket
@@ -35,11 +35,26 @@ def database_url(settings_dict: dict[str, Any]) -> str:
 def gunicorn(db_url: str, workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Serve on a free loopback port; yield the base URL; stop the server on exit."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "SECRET_KEY": os.environ.get("SECRET_KEY", "test"),
-           "DEBUG": "0", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "test"),
+        "DEBUG": "0",
+        **(extra_env or {}),
+    }
     command = [
-        sys.executable, "-m", "gunicorn", "tracefoundry_site.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--timeout", "60", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "tracefoundry_site.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--timeout",
+        "60",
+        "--log-level",
+        "warning",
     ]
     process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env)
     base_url = f"http://127.0.0.1:{port}"

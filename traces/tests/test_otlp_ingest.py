@@ -25,9 +25,21 @@ def post(client: Client, body: bytes, headers: dict[str, str]):
 
 def trace_state(trace_id: str) -> tuple:
     trace = Trace.objects.get(trace_id=trace_id)
-    return (trace.span_count, trace.error_count, trace.llm_call_count, trace.tool_call_count, trace.retry_count,
-            trace.timeout_count, trace.input_tokens, trace.output_tokens, trace.cost_usd, trace.root_span_name,
-            trace.duration_ns, trace.status, trace.orphan_count)
+    return (
+        trace.span_count,
+        trace.error_count,
+        trace.llm_call_count,
+        trace.tool_call_count,
+        trace.retry_count,
+        trace.timeout_count,
+        trace.input_tokens,
+        trace.output_tokens,
+        trace.cost_usd,
+        trace.root_span_name,
+        trace.duration_ns,
+        trace.status,
+        trace.orphan_count,
+    )
 
 
 @pytest.mark.django_db
@@ -42,10 +54,15 @@ class TestProtobufIngest:
         assert not reply.HasField("partial_success")
         trace = Trace.objects.get(trace_id=spans[0].trace_id)
         assert trace.root_span_name == "invoke_agent planner"
-        assert (trace.span_count, trace.error_count, trace.llm_call_count, trace.tool_call_count) == (4, 1, 2, 1)
+        assert (trace.span_count, trace.error_count, trace.llm_call_count, trace.tool_call_count) == (
+            4,
+            1,
+            2,
+            1,
+        )
         assert (trace.retry_count, trace.timeout_count) == (1, 1)
         assert (trace.input_tokens, trace.output_tokens, trace.total_tokens) == (1010, 200, 1210)
-        # gpt-4o: 1000 × 2.50 + 200 × 10.00 per million; claude-sonnet-4: 10 × 3.00 per million.
+        # gpt-4o: 1000 x 2.50 + 200 x 10.00 per million; claude-sonnet-4: 10 x 3.00 per million.
         assert trace.cost_usd == Decimal("0.00453")
         assert trace.models_used == ["claude-sonnet-4", "gpt-4o"]
         assert trace.tools_used == ["search"]
@@ -54,12 +71,21 @@ class TestProtobufIngest:
         assert trace.start_unix_nano == spans[0].start_ns
 
     def test_keeps_nanosecond_times_and_otlp_fields(self, client: Client, otlp_headers) -> None:
-        spec = SpanSpec(new_trace_id(), new_span_id(), "precise", start_ns=1_700_000_000_123_456_789,
-                        duration_ns=987_654_321, attributes={"n": 1, "f": 1.5, "b": True, "l": ["a", 2]})
+        spec = SpanSpec(
+            new_trace_id(),
+            new_span_id(),
+            "precise",
+            start_ns=1_700_000_000_123_456_789,
+            duration_ns=987_654_321,
+            attributes={"n": 1, "f": 1.5, "b": True, "l": ["a", 2]},
+        )
         post(client, export_request([spec]).SerializeToString(), otlp_headers())
 
         span = Span.objects.get(span_id=spec.span_id)
-        assert (span.start_unix_nano, span.end_unix_nano) == (1_700_000_000_123_456_789, 1_700_000_001_111_111_110)
+        assert (span.start_unix_nano, span.end_unix_nano) == (
+            1_700_000_000_123_456_789,
+            1_700_000_001_111_111_110,
+        )
         assert span.attributes == {"n": 1, "f": 1.5, "b": True, "l": ["a", 2]}
         assert span.scope["name"] == "tests"
         assert span.kind == 1
@@ -92,7 +118,9 @@ class TestProtobufIngest:
         assert (trace.root_span_name, trace.span_count, trace.orphan_count) == ("invoke_agent planner", 4, 0)
         assert (trace.input_tokens, trace.retry_count, trace.error_count) == (1010, 1, 1)
 
-    def test_child_before_parent_is_an_orphan_until_the_parent_arrives(self, client: Client, otlp_headers) -> None:
+    def test_child_before_parent_is_an_orphan_until_the_parent_arrives(
+        self, client: Client, otlp_headers
+    ) -> None:
         spans = agent_trace()
         post(client, export_request(spans[1:2]).SerializeToString(), otlp_headers())
         trace = Trace.objects.get(trace_id=spans[0].trace_id)
@@ -102,7 +130,9 @@ class TestProtobufIngest:
         trace.refresh_from_db()
         assert (trace.orphan_count, trace.root_span_id) == (0, spans[0].span_id)
 
-    def test_partial_success_counts_rejected_spans_and_stores_the_rest(self, client: Client, otlp_headers) -> None:
+    def test_partial_success_counts_rejected_spans_and_stores_the_rest(
+        self, client: Client, otlp_headers
+    ) -> None:
         good = agent_trace()
         trace_id = good[0].trace_id
         bad = [
@@ -153,7 +183,9 @@ class TestJsonIngest:
         document = otlp_json(spans)
         span_json = document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
         span_json["startTimeUnixNano"] = int(span_json["startTimeUnixNano"])
-        response = post(client, json.dumps(document).encode(), otlp_headers("application/json; charset=utf-8"))
+        response = post(
+            client, json.dumps(document).encode(), otlp_headers("application/json; charset=utf-8")
+        )
 
         assert response.status_code == 200
         assert Span.objects.get(span_id=spans[0].span_id).start_unix_nano == spans[0].start_ns
@@ -207,7 +239,11 @@ class TestRefusals:
     def test_decompression_bomb(self, client: Client, otlp_headers, settings, encoding: str) -> None:
         settings.OTLP_MAX_DECOMPRESSED_BYTES = 1024 * 1024
         inflated = b"\x00" * (200 * 1024 * 1024)
-        bomb = gzip.compress(inflated, 9) if encoding == "gzip" else zstandard.ZstdCompressor(19).compress(inflated)
+        bomb = (
+            gzip.compress(inflated, 9)
+            if encoding == "gzip"
+            else zstandard.ZstdCompressor(19).compress(inflated)
+        )
         assert len(bomb) < 1024 * 1024
 
         response = post(client, bomb, otlp_headers(**{"Content-Encoding": encoding}))
@@ -236,8 +272,10 @@ def test_concurrent_batches_of_one_trace_lose_no_counts(live_server, otlp_header
     root = new_span_id()
     batches = [[SpanSpec(trace_id, root, "root", duration_ns=10_000_000_000)]]
     batches += [
-        [SpanSpec(trace_id, new_span_id(), f"tool {b}-{i}", root, attributes={"gen_ai.tool.name": f"t{b}"})
-         for i in range(20)]
+        [
+            SpanSpec(trace_id, new_span_id(), f"tool {b}-{i}", root, attributes={"gen_ai.tool.name": f"t{b}"})
+            for i in range(20)
+        ]
         for b in range(8)
     ]
     bodies = [export_request(batch).SerializeToString() for batch in batches]

@@ -25,7 +25,7 @@ def server(transactional_db: None) -> Iterator[str]:
 def chunked_post(base_url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(body), 300):
-            yield body[start:start + 300]
+            yield body[start : start + 300]
 
     return requests.post(base_url + URL, data=chunks(), headers=headers, timeout=30)
 
@@ -45,7 +45,9 @@ def test_chunked_body_without_content_length_is_read_whole(server: str, otlp_hea
 
 def test_chunked_body_over_the_limit_is_413(transactional_db: None, otlp_headers) -> None:
     body = export_request(agent_trace() * 10).SerializeToString()
-    with gunicorn(database_url(connection.settings_dict), extra_env={"OTLP_MAX_BODY_BYTES": "1000"}) as base_url:
+    with gunicorn(
+        database_url(connection.settings_dict), extra_env={"OTLP_MAX_BODY_BYTES": "1000"}
+    ) as base_url:
         response = chunked_post(base_url, body, otlp_headers())
     assert response.status_code == 413
     assert Span.objects.count() == 0
@@ -56,20 +58,28 @@ def test_database_down_is_503_with_retry_after(transactional_db: None, otlp_head
         closed.bind(("127.0.0.1", 0))  # bound but never listening: connections are refused
         port = closed.getsockname()[1]
         with gunicorn(f"postgres://postgres@127.0.0.1:{port}/nowhere") as base_url:
-            response = requests.post(base_url + URL, data=export_request(agent_trace()).SerializeToString(),
-                                     headers=otlp_headers(), timeout=30)
+            response = requests.post(
+                base_url + URL,
+                data=export_request(agent_trace()).SerializeToString(),
+                headers=otlp_headers(),
+                timeout=30,
+            )
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert "database unavailable" in Status.FromString(response.content).message
     assert free_port() > 0
 
 
-def test_database_busy_mid_batch_writes_nothing_and_the_retry_succeeds(transactional_db: None, otlp_headers) -> None:
+def test_database_busy_mid_batch_writes_nothing_and_the_retry_succeeds(
+    transactional_db: None, otlp_headers
+) -> None:
     spans = agent_trace()
     body = export_request(spans).SerializeToString()
     settings_dict = connection.settings_dict
     postgres = not settings_dict["ENGINE"].endswith("sqlite3")
-    db_url = database_url(settings_dict) + ("?options=-c%20lock_timeout%3D500" if postgres else "?timeout=0.5")
+    db_url = database_url(settings_dict) + (
+        "?options=-c%20lock_timeout%3D500" if postgres else "?timeout=0.5"
+    )
     locked, release = threading.Event(), threading.Event()
 
     def hold_write_lock() -> None:

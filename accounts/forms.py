@@ -1,0 +1,24 @@
+"""The login form, checking passwords through the login throttle."""
+
+from typing import Any, cast
+
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import User
+
+from accounts.login_throttle import authenticate_throttled
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's login form; a locked username or address raises `LoginThrottled` (the view answers 429)."""
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            # The project's user model is Django's User.
+            user = cast(User | None, authenticate_throttled(self.request, username, password, way_in="login-form"))
+            if user is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(user)
+            self.user_cache = user
+        return self.cleaned_data

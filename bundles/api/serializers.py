@@ -1,0 +1,50 @@
+"""Serializers of the bundles API: export options in, import results and dry-replay reports out."""
+
+from rest_framework import serializers
+
+from bundles.format import REDACTION_MODES
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    include_payloads = serializers.BooleanField(required=False, default=False)
+    redaction = serializers.ChoiceField(choices=list(REDACTION_MODES), required=False, default="strict")
+
+
+class BundleUploadSerializer(serializers.Serializer):
+    bundle = serializers.FileField(help_text="The bundle zip, as exported by TraceFoundry.")
+
+
+class DryReplayRequestSerializer(serializers.Serializer):
+    tolerance_ms = serializers.FloatField(
+        required=False,
+        default=1.0,
+        min_value=0,
+        max_value=3_600_000,
+        help_text="How far a child may start before or end after its parent before it counts as a problem.",
+    )
+
+
+class ImportResultSerializer(serializers.Serializer):
+    trace_id = serializers.CharField()
+    span_count = serializers.IntegerField()
+    payload_count = serializers.IntegerField()
+    created = serializers.BooleanField(help_text="False when the trace was already stored (nothing changed).")
+    redaction = serializers.ChoiceField(choices=list(REDACTION_MODES))
+    payloads_included = serializers.BooleanField()
+
+
+class ReplayCheckSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    ok = serializers.BooleanField()
+    skipped = serializers.BooleanField()
+    detail = serializers.CharField()
+    findings = serializers.ListField(child=serializers.CharField())
+
+
+class ReplayReportSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    trace_id = serializers.CharField()
+    subject = serializers.ChoiceField(choices=["stored", "bundle"])
+    span_count = serializers.IntegerField()
+    checks = ReplayCheckSerializer(many=True)
+    rerun_differences = serializers.ListField(child=serializers.CharField())

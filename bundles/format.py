@@ -1,0 +1,309 @@
+"""The trace bundle format: file names, the manifest, and the OTLP/JSON encoding of spans.
+
+Pure: no ORM, no I/O. A bundle is a zip holding
+
+- `manifest.json`: format version, trace id, exporter and environment facts, redaction mode, whether payloads
+  are included, the span count, and the sha256 and size of every other file;
+- `spans.otlp.json`: one OTLP/JSON `ExportTraceServiceRequest` (hex ids, lowerCamelCase keys, 64-bit integers
+  as decimal strings so nanosecond timestamps stay exact, enums as integers), readable by OpenTelemetry tools;
+- `payloads/<sha256>`: payload contents (uncompressed), each named by the sha256 of its bytes;
+- `README.md`: what the bundle is, for whoever receives it.
+
+The encoding is deterministic (spans by start time then id, attribute keys sorted at every level), so a trace
+exported, imported and exported again gives byte-identical `spans.otlp.json` on SQLite and Postgres alike.
+
+Known limits: attribute values that arrived as `bytesValue` come back as base64 strings, and non-finite
+doubles as strings (see `traces.otlp`).
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from traces.otlp import JsonValue, OtlpSpan, python_to_any_value
+
+FORMAT_NAME = "tracefoundry-bundle"
+FORMAT_VERSION = 1
+KNOWN_FORMAT_VERSIONS = frozenset({FORMAT_VERSION})
+
+MANIFEST_NAME = "manifest.json"
+SPANS_NAME = "spans.otlp.json"
+README_NAME = "README.md"
+PAYLOAD_DIR = "payloads/"
+
+REDACTION_MODES = ("strict", "standard", "off")
+PAYLOAD_REF_PREFIX = "sha256:"
+PAYLOAD_ATTRIBUTE = re.compile(r"^tracefoundry\.payload\.(?P<role>[A-Za-z0-9_.-]+)_ref$")
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class ManifestError(ValueError):
+    """The manifest is missing, unreadable, or describes a bundle this version cannot read."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    path: str
+    sha256: str
+    size_bytes: int
+    content_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    format_version: int
+    trace_id: str
+    exported_at: str
+    tracefoundry_version: str
+    git_commit: str | None
+    environment: dict[str, JsonValue]
+    redaction: str
+    payloads_included: bool
+    span_count: int
+    files: tuple[FileEntry, ...]
+
+    def entry(self, path: str) -> FileEntry | None:
+        return next((entry for entry in self.files if entry.path == path), None)
+
+    @property
+    def payload_entries(self) -> tuple[FileEntry, ...]:
+        return tuple(entry for entry in self.files if entry.path.startswith(PAYLOAD_DIR))
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def payload_path(sha256: str) -> str:
+    return PAYLOAD_DIR + sha256
+
+
+def is_payload_path(path: str) -> bool:
+    return path.startswith(PAYLOAD_DIR) and bool(_SHA256.match(path[len(PAYLOAD_DIR) :]))
+
+
+def payload_refs_of(attributes: Mapping[str, JsonValue]) -> dict[str, str]:
+    """The payload refs a span carries, as {attribute: sha256 hex} (malformed values are kept verbatim)."""
+    refs: dict[str, str] = {}
+    for key, value in attributes.items():
+        if PAYLOAD_ATTRIBUTE.match(key) and isinstance(value, str):
+            refs[key] = value.removeprefix(PAYLOAD_REF_PREFIX)
+    return refs
+
+
+# --- spans -> OTLP/JSON ---------------------------------------------------------------------------------
+
+
+def encode_spans_json(spans: Iterable[OtlpSpan]) -> dict[str, JsonValue]:
+    """An OTLP/JSON ExportTraceServiceRequest holding the spans, grouped by resource and scope."""
+    resources: dict[str, dict[str, Any]] = {}
+    for span in sorted(spans, key=lambda s: (s.start_unix_nano, s.span_id, s.end_unix_nano, s.name)):
+        resource_key = _canonical(
+            [
+                span.resource_attributes,
+                _extra(span, "resource_schema_url", ""),
+                _extra(span, "resource_dropped_attributes_count", 0),
+            ]
+        )
+        resource = resources.setdefault(resource_key, {"message": _resource_json(span), "scopes": {}})
+        scope_key = _canonical(span.scope)
+        scope = resource["scopes"].setdefault(scope_key, {**_scope_json(span.scope), "spans": []})
+        scope["spans"].append(_span_json(span))
+    return {
+        "resourceSpans": [
+            {**resource["message"], "scopeSpans": list(resource["scopes"].values())}
+            for resource in resources.values()
+        ]
+    }
+
+
+def spans_json_bytes(spans: Iterable[OtlpSpan]) -> bytes:
+    # Compact: a large trace stays small; `jq . spans.otlp.json` pretty-prints it for a reader.
+    return (json.dumps(encode_spans_json(spans), separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+
+
+def _extra(span: OtlpSpan, key: str, default: JsonValue) -> JsonValue:
+    return span.otlp_extra.get(key, default)
+
+
+def _resource_json(span: OtlpSpan) -> dict[str, JsonValue]:
+    return {
+        "resource": {
+            "attributes": _key_values(span.resource_attributes),
+            "droppedAttributesCount": int(_extra(span, "resource_dropped_attributes_count", 0)),
+        },
+        "schemaUrl": str(_extra(span, "resource_schema_url", "")),
+    }
+
+
+def _scope_json(scope: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+    return {
+        "scope": {
+            "name": str(scope.get("name", "")),
+            "version": str(scope.get("version", "")),
+            "attributes": _key_values(scope.get("attributes") or {}),
+            "droppedAttributesCount": int(scope.get("dropped_attributes_count", 0)),
+        },
+        "schemaUrl": str(scope.get("schema_url", "")),
+    }
+
+
+def _span_json(span: OtlpSpan) -> dict[str, JsonValue]:
+    return {
+        "traceId": span.trace_id,
+        "spanId": span.span_id,
+        "traceState": span.trace_state,
+        "parentSpanId": span.parent_span_id,
+        "flags": span.flags,
+        "name": span.name,
+        "kind": span.kind,
+        "startTimeUnixNano": str(span.start_unix_nano),
+        "endTimeUnixNano": str(span.end_unix_nano),
+        "attributes": _key_values(span.attributes),
+        "droppedAttributesCount": int(_extra(span, "dropped_attributes_count", 0)),
+        "events": [
+            {
+                "timeUnixNano": str(int(event.get("time_unix_nano", 0))),
+                "name": str(event.get("name", "")),
+                "attributes": _key_values(event.get("attributes") or {}),
+                "droppedAttributesCount": int(event.get("dropped_attributes_count", 0)),
+            }
+            for event in span.events
+        ],
+        "droppedEventsCount": int(_extra(span, "dropped_events_count", 0)),
+        "links": [
+            {
+                "traceId": str(link.get("trace_id", "")),
+                "spanId": str(link.get("span_id", "")),
+                "traceState": str(link.get("trace_state", "")),
+                "attributes": _key_values(link.get("attributes") or {}),
+                "droppedAttributesCount": int(link.get("dropped_attributes_count", 0)),
+                "flags": int(link.get("flags", 0)),
+            }
+            for link in span.links
+        ],
+        "droppedLinksCount": int(_extra(span, "dropped_links_count", 0)),
+        "status": {"message": span.status_message, "code": span.status_code},
+    }
+
+
+def _key_values(attributes: Mapping[str, JsonValue]) -> list[dict[str, JsonValue]]:
+    # Keys sorted at every level: Postgres jsonb does not keep key order, so this is what makes exports of the
+    # same spans identical whichever database they were read from.
+    return [
+        {"key": key, "value": python_to_any_value(_sorted_deep(attributes[key]))}
+        for key in sorted(attributes)
+    ]
+
+
+def _sorted_deep(value: JsonValue) -> JsonValue:
+    if isinstance(value, dict):
+        return {key: _sorted_deep(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_deep(item) for item in value]
+    return value
+
+
+def _canonical(value: JsonValue) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+# --- manifest -------------------------------------------------------------------------------------------
+
+
+def manifest_bytes(manifest: Manifest) -> bytes:
+    document = {
+        "format": FORMAT_NAME,
+        "format_version": manifest.format_version,
+        "trace_id": manifest.trace_id,
+        "exported_at": manifest.exported_at,
+        "tracefoundry_version": manifest.tracefoundry_version,
+        "git_commit": manifest.git_commit,
+        "environment": manifest.environment,
+        "redaction": manifest.redaction,
+        "payloads_included": manifest.payloads_included,
+        "span_count": manifest.span_count,
+        "files": {
+            entry.path: {
+                "sha256": entry.sha256,
+                "size_bytes": entry.size_bytes,
+                **({"content_type": entry.content_type} if entry.content_type else {}),
+            }
+            for entry in sorted(manifest.files, key=lambda e: e.path)
+        },
+    }
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def parse_manifest(data: bytes) -> Manifest:
+    """The manifest of a bundle, or ManifestError naming what is wrong with it."""
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"{MANIFEST_NAME} is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ManifestError(f"{MANIFEST_NAME} must be a JSON object")
+    if document.get("format") != FORMAT_NAME:
+        raise ManifestError(
+            f"{MANIFEST_NAME}: format must be {FORMAT_NAME!r}, got {document.get('format')!r}"
+        )
+    version = document.get("format_version")
+    if type(version) is not int or version not in KNOWN_FORMAT_VERSIONS:
+        known = ", ".join(str(v) for v in sorted(KNOWN_FORMAT_VERSIONS))
+        raise ManifestError(
+            f"{MANIFEST_NAME}: unknown format_version {version!r} (this server reads {known})"
+        )
+    trace_id = document.get("trace_id")
+    if not isinstance(trace_id, str) or not _TRACE_ID.match(trace_id):
+        raise ManifestError(f"{MANIFEST_NAME}: trace_id must be 32 lowercase hex characters")
+    redaction = document.get("redaction")
+    if redaction not in REDACTION_MODES:
+        raise ManifestError(f"{MANIFEST_NAME}: redaction must be one of {', '.join(REDACTION_MODES)}")
+    payloads_included = document.get("payloads_included")
+    span_count = document.get("span_count")
+    if not isinstance(payloads_included, bool):
+        raise ManifestError(f"{MANIFEST_NAME}: payloads_included must be true or false")
+    if type(span_count) is not int or span_count < 0:
+        raise ManifestError(f"{MANIFEST_NAME}: span_count must be a non-negative integer")
+    environment = document.get("environment")
+    git_commit = document.get("git_commit")
+    return Manifest(
+        format_version=version,
+        trace_id=trace_id,
+        exported_at=str(document.get("exported_at", "")),
+        tracefoundry_version=str(document.get("tracefoundry_version", "")),
+        git_commit=git_commit if isinstance(git_commit, str) else None,
+        environment=environment if isinstance(environment, dict) else {},
+        redaction=redaction,
+        payloads_included=payloads_included,
+        span_count=span_count,
+        files=_parse_files(document.get("files")),
+    )
+
+
+def _parse_files(files: JsonValue) -> tuple[FileEntry, ...]:
+    if not isinstance(files, dict):
+        raise ManifestError(f"{MANIFEST_NAME}: files must be an object of path -> {{sha256, size_bytes}}")
+    entries = []
+    for path, entry in files.items():
+        if not isinstance(entry, dict):
+            raise ManifestError(f"{MANIFEST_NAME}: files[{path!r}] must be an object")
+        sha256, size = entry.get("sha256"), entry.get("size_bytes")
+        if not isinstance(sha256, str) or not _SHA256.match(sha256):
+            raise ManifestError(
+                f"{MANIFEST_NAME}: files[{path!r}].sha256 must be 64 lowercase hex characters"
+            )
+        if type(size) is not int or size < 0:
+            raise ManifestError(f"{MANIFEST_NAME}: files[{path!r}].size_bytes must be a non-negative integer")
+        content_type = entry.get("content_type", "")
+        entries.append(FileEntry(path, sha256, size, content_type if isinstance(content_type, str) else ""))
+    return tuple(entries)
+
+
+def file_entry(path: str, data: bytes, content_type: str = "") -> FileEntry:
+    return FileEntry(path=path, sha256=sha256_hex(data), size_bytes=len(data), content_type=content_type)

@@ -1,0 +1,5 @@
+import { ImportBundle } from "@/components/ImportBundle";
+
+export default function ImportPage() {
+  return <ImportBundle />;
+}

@@ -1,0 +1,328 @@
+"use client";
+
+/** The trace list: every `/api/traces` filter kept in the URL, sorting, cursor-based "load more". */
+
+import Link from "next/link";
+import { useRouter, useSearchParams } from "next/navigation";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+
+import { getJson } from "@/lib/api";
+import type { Facets, Page, TraceSummary } from "@/lib/api-types";
+import { apiQuery, FILTER_KEYS, type FilterKey, listStateQuery, type ListState, parseListState, RANGES, SORTS } from "@/lib/filters";
+import { formatCost, formatDuration, formatInt } from "@/lib/format";
+
+import { ErrorState, Id, isTyping, Loading, StatusBadge, Time } from "./common";
+
+const EMPTY_FACETS: Facets = { services: [], environments: [], models: [], tools: [] };
+
+export function TraceList() {
+  const router = useRouter();
+  const params = useSearchParams();
+  const query = params.toString();
+  const state = useMemo(() => parseListState(new URLSearchParams(query)), [query]);
+
+  const [items, setItems] = useState<TraceSummary[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [facets, setFacets] = useState<Facets>(EMPTY_FACETS);
+  const [facetsError, setFacetsError] = useState(false);
+
+  const navigate = useCallback(
+    (next: ListState) => {
+      const search = listStateQuery(next);
+      router.push(search ? `/?${search}` : "/");
+    },
+    [router],
+  );
+
+  useEffect(() => {
+    const controller = new AbortController();
+    setLoading(true);
+    setError(null);
+    getJson<Page<TraceSummary>>(`/api/traces?${apiQuery(state, Date.now())}`, controller.signal)
+      .then((page) => {
+        setItems(page.items);
+        setCursor(page.next_cursor);
+        setLoading(false);
+      })
+      .catch((e: unknown) => {
+        if (controller.signal.aborted) return;
+        setError(e);
+        setItems([]);
+        setCursor(null);
+        setLoading(false);
+      });
+    return () => controller.abort();
+  }, [state]);
+
+  useEffect(() => {
+    getJson<Facets>("/api/facets")
+      .then(setFacets)
+      .catch(() => setFacetsError(true));
+  }, []);
+
+  const loadMore = async () => {
+    if (!cursor) return;
+    setLoadingMore(true);
+    try {
+      const page = await getJson<Page<TraceSummary>>(`/api/traces?${apiQuery(state, Date.now(), cursor)}`);
+      setItems((previous) => [...previous, ...page.items]);
+      setCursor(page.next_cursor);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setLoadingMore(false);
+    }
+  };
+
+  return (
+    <div className="page">
+      <FilterBar state={state} facets={facets} facetsError={facetsError} onChange={navigate} />
+      {error ? <ErrorState error={error} what="the trace list" /> : null}
+      {loading ? (
+        <Loading what="traces" />
+      ) : !error && items.length === 0 ? (
+        <div className="state" data-testid="empty">
+          No traces match these filters.{" "}
+          {query ? <Link href="/">Clear all filters</Link> : <>Send spans to <code>/otlp/v1/traces</code> to see them here.</>}
+        </div>
+      ) : items.length > 0 ? (
+        <>
+          <TraceTable items={items} />
+          <div style={{ margin: "10px 0", display: "flex", gap: 12, alignItems: "center" }}>
+            <span className="muted">{items.length} traces shown</span>
+            {cursor ? (
+              <button type="button" onClick={loadMore} disabled={loadingMore}>
+                {loadingMore ? "Loading…" : "Load more"}
+              </button>
+            ) : (
+              <span className="muted">end of list</span>
+            )}
+          </div>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+function TraceTable({ items }: { items: TraceSummary[] }) {
+  const router = useRouter();
+  return (
+    <table className="traces" data-testid="trace-table">
+      <thead>
+        <tr>
+          <th>Time</th>
+          <th>Root span</th>
+          <th>Trace id</th>
+          <th>Service</th>
+          <th>Env</th>
+          <th>Status</th>
+          <th className="num">Duration</th>
+          <th className="num">Spans</th>
+          <th className="num">LLM calls</th>
+          <th className="num">Tools</th>
+          <th className="num">Tokens</th>
+          <th className="num">Cost</th>
+          <th>Models</th>
+        </tr>
+      </thead>
+      <tbody>
+        {items.map((trace) => {
+          const href = `/trace/?id=${trace.trace_id}`;
+          return (
+            <tr key={trace.trace_id} data-testid="trace-row" data-trace-id={trace.trace_id} onClick={() => router.push(href)}>
+              <td>
+                <Time iso={trace.start_time} />
+              </td>
+              <td>
+                <Link href={href} onClick={(e) => e.stopPropagation()}>
+                  {trace.root_span_name || <span className="muted">(no root span)</span>}
+                </Link>
+              </td>
+              <td>
+                <Id value={trace.trace_id} short={12} />
+              </td>
+              <td>{trace.service}</td>
+              <td>{trace.environment}</td>
+              <td className="nowrap">
+                <StatusBadge status={trace.status} />
+                {trace.retry_count > 0 ? <span className="badge warn" title="retries">↻{trace.retry_count}</span> : null}
+                {trace.timeout_count > 0 ? <span className="badge warn" title="timeouts">timeout {trace.timeout_count}</span> : null}
+                {trace.orphan_count > 0 ? <span className="badge" title="orphan spans (parent never received)">orphans {trace.orphan_count}</span> : null}
+              </td>
+              <td className="num" data-testid="duration" data-ms={trace.duration_ms}>
+                {formatDuration(trace.duration_ms)}
+              </td>
+              <td className="num">{formatInt(trace.span_count)}</td>
+              <td className="num">{formatInt(trace.llm_call_count)}</td>
+              <td className="num" title={trace.tools.join(", ")}>
+                {formatInt(trace.tool_call_count)}
+              </td>
+              <td className="num" title={`in ${trace.input_tokens} / out ${trace.output_tokens}`}>
+                {formatInt(trace.total_tokens)}
+              </td>
+              <td className="num">{formatCost(trace.cost_usd)}</td>
+              <td className="mono">{trace.models.join(", ")}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+type Draft = Partial<Record<FilterKey, string>>;
+
+function FilterBar({
+  state,
+  facets,
+  facetsError,
+  onChange,
+}: {
+  state: ListState;
+  facets: Facets;
+  facetsError: boolean;
+  onChange: (state: ListState) => void;
+}) {
+  const [draft, setDraft] = useState<Draft>(state.filters);
+  const [custom, setCustom] = useState(false);
+  const showCustom = !state.range && (custom || Boolean(state.filters.start || state.filters.end));
+  const searchRef = useRef<HTMLInputElement>(null);
+  useEffect(() => setDraft(state.filters), [state.filters]);
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === "/" && !isTyping(event)) {
+        event.preventDefault();
+        searchRef.current?.focus();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  const submit = (overrides: Partial<ListState> & { filters?: Draft } = {}) =>
+    onChange({ ...state, filters: { ...draft, ...(overrides.filters ?? {}) }, ...omitFilters(overrides) });
+
+  const text = (key: FilterKey, label: string, props: React.ComponentProps<"input"> = {}) => (
+    <label>
+      {label}
+      <input
+        name={key}
+        value={draft[key] ?? ""}
+        onChange={(e) => setDraft({ ...draft, [key]: e.target.value })}
+        {...props}
+      />
+    </label>
+  );
+
+  return (
+    <form
+      className="filters"
+      data-testid="filters"
+      onSubmit={(e) => {
+        e.preventDefault();
+        submit();
+      }}
+    >
+      {text("q", "Search (/)", { className: "wide", placeholder: "names, attributes, ids…", ref: searchRef, type: "search" })}
+      <label>
+        Time
+        <select
+          name="range"
+          value={state.range || (showCustom ? "custom" : "")}
+          onChange={(e) => {
+            const value = e.target.value;
+            setCustom(value === "custom");
+            if (value === "custom") submit({ range: "" });
+            else submit({ range: value, filters: { start: "", end: "" } });
+          }}
+        >
+          <option value="">Any time</option>
+          {RANGES.map((r) => (
+            <option key={r.value} value={r.value}>
+              {r.label}
+            </option>
+          ))}
+          <option value="custom">Custom…</option>
+        </select>
+      </label>
+      {showCustom ? (
+        <>
+          {text("start", "From", { type: "datetime-local", step: 1 })}
+          {text("end", "To", { type: "datetime-local", step: 1 })}
+        </>
+      ) : null}
+      {text("service", "Service", { list: "facet-services" })}
+      {text("environment", "Environment", { list: "facet-environments" })}
+      <label>
+        Status
+        <select name="status" value={state.filters.status ?? ""} onChange={(e) => submit({ filters: { status: e.target.value } })}>
+          <option value="">Any</option>
+          <option value="ok">ok</option>
+          <option value="error">error</option>
+        </select>
+      </label>
+      {text("model", "Model", { list: "facet-models" })}
+      {text("tool", "Tool contains", { list: "facet-tools" })}
+      <label>
+        Duration ms
+        <span className="pair">
+          <input className="narrow" name="min_duration_ms" type="number" min={0} placeholder="min" value={draft.min_duration_ms ?? ""} onChange={(e) => setDraft({ ...draft, min_duration_ms: e.target.value })} />
+          <input className="narrow" name="max_duration_ms" type="number" min={0} placeholder="max" value={draft.max_duration_ms ?? ""} onChange={(e) => setDraft({ ...draft, max_duration_ms: e.target.value })} />
+        </span>
+      </label>
+      <label>
+        Tokens
+        <span className="pair">
+          <input className="narrow" name="min_tokens" type="number" min={0} placeholder="min" value={draft.min_tokens ?? ""} onChange={(e) => setDraft({ ...draft, min_tokens: e.target.value })} />
+          <input className="narrow" name="max_tokens" type="number" min={0} placeholder="max" value={draft.max_tokens ?? ""} onChange={(e) => setDraft({ ...draft, max_tokens: e.target.value })} />
+        </span>
+      </label>
+      <label>
+        Cost USD
+        <span className="pair">
+          <input className="narrow" name="min_cost" type="number" min={0} step="any" placeholder="min" value={draft.min_cost ?? ""} onChange={(e) => setDraft({ ...draft, min_cost: e.target.value })} />
+          <input className="narrow" name="max_cost" type="number" min={0} step="any" placeholder="max" value={draft.max_cost ?? ""} onChange={(e) => setDraft({ ...draft, max_cost: e.target.value })} />
+        </span>
+      </label>
+      <label>
+        Sort
+        <select name="sort" value={state.sort} onChange={(e) => submit({ sort: e.target.value })}>
+          {SORTS.map((s) => (
+            <option key={s.value} value={s.value}>
+              {s.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit" className="primary">
+        Apply
+      </button>
+      <button
+        type="button"
+        onClick={() => {
+          setDraft({});
+          setCustom(false);
+          onChange({ filters: {}, range: "", sort: state.sort });
+        }}
+        disabled={!FILTER_KEYS.some((k) => state.filters[k]) && !state.range}
+      >
+        Clear
+      </button>
+      {facetsError ? <span className="muted">(suggestions unavailable)</span> : null}
+      <datalist id="facet-services">{facets.services.map((v) => <option key={v} value={v} />)}</datalist>
+      <datalist id="facet-environments">{facets.environments.map((v) => <option key={v} value={v} />)}</datalist>
+      <datalist id="facet-models">{facets.models.map((v) => <option key={v} value={v} />)}</datalist>
+      <datalist id="facet-tools">{facets.tools.map((v) => <option key={v} value={v} />)}</datalist>
+    </form>
+  );
+}
+
+function omitFilters(overrides: Partial<ListState>): Partial<ListState> {
+  const rest: Partial<ListState> = { ...overrides };
+  delete rest.filters;
+  return rest;
+}

@@ -1,0 +1,363 @@
+"use client";
+
+/**
+ * One trace: summary header, span tree + waterfall (virtualised), span inspector, search, keyboard navigation,
+ * export and dry replay. The selected span is kept in the URL (`&span=`) so a link opens on it.
+ */
+
+import Link from "next/link";
+import { useSearchParams } from "next/navigation";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+
+import { getJson } from "@/lib/api";
+import type { Page, SpanItem, TraceDetail } from "@/lib/api-types";
+import { formatCost, formatDuration, formatInt } from "@/lib/format";
+import { ancestorIds, buildTree, moveSelection, timeTicks, visibleRows } from "@/lib/layout";
+
+import { DryReplayDialog, ExportDialog } from "./BundleDialogs";
+import { ErrorState, Id, isTyping, Loading, StatusBadge, Time } from "./common";
+import { roleLabel, useMe, usePermissions } from "./me";
+import { SpanInspector } from "./SpanInspector";
+import { SpanWaterfall } from "./SpanWaterfall";
+
+async function loadSpans(traceId: string, signal: AbortSignal): Promise<SpanItem[]> {
+  const spans: SpanItem[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
+    const page: Page<SpanItem> = await getJson<Page<SpanItem>>(`/api/traces/${traceId}/spans${query}`, signal);
+    spans.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return spans;
+}
+
+export function TraceView() {
+  const params = useSearchParams();
+  const traceId = (params.get("id") ?? "").trim().toLowerCase();
+  const initialSpan = params.get("span");
+
+  const [detail, setDetail] = useState<TraceDetail | null>(null);
+  const [spans, setSpans] = useState<SpanItem[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+
+  useEffect(() => {
+    if (!traceId) return;
+    const controller = new AbortController();
+    setDetail(null);
+    setSpans(null);
+    setError(null);
+    Promise.all([getJson<TraceDetail>(`/api/traces/${traceId}`, controller.signal), loadSpans(traceId, controller.signal)])
+      .then(([d, s]) => {
+        setDetail(d);
+        setSpans(s);
+      })
+      .catch((e: unknown) => {
+        if (!controller.signal.aborted) setError(e);
+      });
+    return () => controller.abort();
+  }, [traceId]);
+
+  if (!traceId) {
+    return (
+      <div className="page">
+        <div className="state">
+          No trace id given. <Link href="/">Back to the trace list</Link>.
+        </div>
+      </div>
+    );
+  }
+  if (error) {
+    return (
+      <div className="page">
+        <ErrorState error={error} what="this trace" />
+        <Link href="/">Back to the trace list</Link>
+      </div>
+    );
+  }
+  if (!detail || !spans) {
+    return (
+      <div className="page">
+        <Loading what="the trace" />
+      </div>
+    );
+  }
+  return <TraceWorkspace detail={detail} spans={spans} initialSpan={initialSpan} />;
+}
+
+function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; spans: SpanItem[]; initialSpan: string | null }) {
+  const trace = detail.trace;
+  const permissions = usePermissions();
+  const { me } = useMe();
+  const tree = useMemo(() => buildTree(spans), [spans]);
+  const ticks = useMemo(() => timeTicks(tree.totalMs, 6), [tree.totalMs]);
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
+  const rows = useMemo(() => visibleRows(tree, collapsed), [tree, collapsed]);
+  const rowOf = useMemo(() => {
+    const map = new Map<number, number>();
+    rows.forEach((treeIndex, row) => map.set(treeIndex, row));
+    return map;
+  }, [rows]);
+  const [selectedId, setSelectedId] = useState<string | null>(
+    initialSpan && tree.indexById.has(initialSpan) ? initialSpan : (tree.nodes[0]?.span.span_id ?? null),
+  );
+  const [scrollToRow, setScrollToRow] = useState(-1);
+  const [search, setSearch] = useState("");
+  const [dialog, setDialog] = useState<"export" | "replay" | null>(null);
+  const searchRef = useRef<HTMLInputElement>(null);
+  const matches = useMemo(() => {
+    const term = search.trim().toLowerCase();
+    if (!term) return [] as string[];
+    return tree.nodes
+      .filter(({ span }) =>
+        [span.name, span.model, span.tool_name, span.span_id, span.service, span.category].some((v) => v?.toLowerCase().includes(term)),
+      )
+      .map((n) => n.span.span_id);
+  }, [search, tree]);
+  const matchSet = useMemo(() => new Set(matches), [matches]);
+
+  const select = useCallback(
+    (spanId: string, scroll = false) => {
+      setSelectedId(spanId);
+      const url = new URL(window.location.href);
+      url.searchParams.set("span", spanId);
+      window.history.replaceState(window.history.state, "", url.toString());
+      if (scroll) {
+        const treeIndex = tree.indexById.get(spanId);
+        const row = treeIndex === undefined ? undefined : rowOf.get(treeIndex);
+        if (row !== undefined) setScrollToRow(row);
+      }
+    },
+    [tree, rowOf],
+  );
+
+  const reveal = useCallback(
+    (spanId: string) => {
+      const hidden = ancestorIds(tree, spanId).filter((id) => collapsed.has(id));
+      if (hidden.length > 0) {
+        const next = new Set(collapsed);
+        hidden.forEach((id) => next.delete(id));
+        setCollapsed(next);
+        const treeIndex = tree.indexById.get(spanId)!;
+        const row = visibleRows(tree, next).indexOf(treeIndex);
+        setSelectedId(spanId);
+        setScrollToRow(row);
+      } else {
+        select(spanId, true);
+      }
+    },
+    [tree, collapsed, select],
+  );
+
+  const toggle = useCallback((spanId: string) => {
+    setCollapsed((previous) => {
+      const next = new Set(previous);
+      if (next.has(spanId)) next.delete(spanId);
+      else next.add(spanId);
+      return next;
+    });
+  }, []);
+
+  const selectedIndex = selectedId ? tree.indexById.get(selectedId) : undefined;
+  const selectedRow = selectedIndex === undefined ? -1 : (rowOf.get(selectedIndex) ?? -1);
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (dialog) return;
+      if (event.key === "/" && !isTyping(event)) {
+        event.preventDefault();
+        searchRef.current?.focus();
+        searchRef.current?.select();
+        return;
+      }
+      if (isTyping(event) || event.altKey || event.ctrlKey || event.metaKey) return;
+      const node = selectedIndex === undefined ? undefined : tree.nodes[selectedIndex];
+      const go = (row: number) => {
+        const treeIndex = rows[row];
+        if (treeIndex !== undefined) select(tree.nodes[treeIndex]!.span.span_id, true);
+      };
+      switch (event.key) {
+        case "ArrowDown":
+          go(moveSelection(rows.length, selectedRow, 1));
+          break;
+        case "ArrowUp":
+          go(moveSelection(rows.length, selectedRow, -1));
+          break;
+        case "PageDown":
+          go(moveSelection(rows.length, selectedRow, 20));
+          break;
+        case "PageUp":
+          go(moveSelection(rows.length, selectedRow, -20));
+          break;
+        case "Home":
+          go(0);
+          break;
+        case "End":
+          go(rows.length - 1);
+          break;
+        case "ArrowRight":
+          if (node && node.childCount > 0) {
+            if (collapsed.has(node.span.span_id)) toggle(node.span.span_id);
+            else go(selectedRow + 1);
+          }
+          break;
+        case "ArrowLeft":
+          if (node && node.childCount > 0 && !collapsed.has(node.span.span_id)) toggle(node.span.span_id);
+          else if (node && node.parentIndex >= 0) select(tree.nodes[node.parentIndex]!.span.span_id, true);
+          break;
+        default:
+          return;
+      }
+      event.preventDefault();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [dialog, rows, selectedRow, selectedIndex, tree, collapsed, select, toggle]);
+
+  const nextMatch = (backwards: boolean) => {
+    if (matches.length === 0) return;
+    const current = selectedId ? matches.indexOf(selectedId) : -1;
+    const next = backwards ? (current <= 0 ? matches.length - 1 : current - 1) : (current + 1) % matches.length;
+    reveal(matches[next]!);
+  };
+
+  const selectedSpan = selectedIndex === undefined ? null : tree.nodes[selectedIndex]!.span;
+  const orphanCount = tree.nodes.filter((n) => n.isOrphan).length;
+  const matchPosition = selectedId ? matches.indexOf(selectedId) : -1;
+
+  return (
+    <div className="detail">
+      <section className="summary" data-testid="trace-summary">
+        <div className="actions">
+          <button type="button" onClick={() => setDialog("export")} data-testid="open-export">
+            Export…
+          </button>
+          <button
+            type="button"
+            onClick={() => setDialog("replay")}
+            disabled={!permissions.dry_replay}
+            title={permissions.dry_replay ? "Check the tree, payload refs and hashes" : `Needs the engineer or admin role (you are ${roleLabel(me)})`}
+            data-testid="open-dry-replay"
+          >
+            Dry replay
+          </button>
+        </div>
+        <h1>{trace.root_span_name || "(no root span)"}</h1>
+        <StatusBadge status={trace.status} />{" "}
+        {trace.source === "bundle_import" ? <span className="badge">imported bundle</span> : null}
+        <dl>
+          <div>
+            <dt>trace</dt>
+            <dd>
+              <Id value={trace.trace_id} />
+            </dd>
+          </div>
+          <div>
+            <dt>start</dt>
+            <dd>
+              <Time iso={trace.start_time} />
+            </dd>
+          </div>
+          <div>
+            <dt>duration</dt>
+            <dd>{formatDuration(trace.duration_ms)}</dd>
+          </div>
+          <div>
+            <dt>spans</dt>
+            <dd>
+              {formatInt(trace.span_count)}
+              {trace.error_count ? <span style={{ color: "var(--error)" }}> · {trace.error_count} errors</span> : null}
+              {trace.retry_count ? <> · {trace.retry_count} retries</> : null}
+              {trace.timeout_count ? <> · {trace.timeout_count} timeouts</> : null}
+              {orphanCount ? <> · {orphanCount} orphans</> : null}
+            </dd>
+          </div>
+          <div>
+            <dt>tokens</dt>
+            <dd>
+              {formatInt(trace.input_tokens)} in / {formatInt(trace.output_tokens)} out
+            </dd>
+          </div>
+          <div>
+            <dt>cost</dt>
+            <dd>{formatCost(trace.cost_usd)}</dd>
+          </div>
+          <div>
+            <dt>models</dt>
+            <dd className="mono">
+              {detail.models.length
+                ? detail.models.map((m) => `${m.model} ×${m.call_count}`).join(", ")
+                : trace.models.join(", ") || "—"}
+            </dd>
+          </div>
+          <div>
+            <dt>services</dt>
+            <dd>{detail.services.length ? detail.services.map((s) => s.service).join(", ") : trace.service || "—"}</dd>
+          </div>
+          <div>
+            <dt>env</dt>
+            <dd>{trace.environment || "—"}</dd>
+          </div>
+        </dl>
+      </section>
+      <div className="workspace">
+        <div className="treepane">
+          <div className="treetools">
+            <input
+              ref={searchRef}
+              type="search"
+              placeholder="Find span… (press /)"
+              value={search}
+              data-testid="span-search"
+              onChange={(e) => setSearch(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === "Enter") {
+                  e.preventDefault();
+                  nextMatch(e.shiftKey);
+                } else if (e.key === "Escape") {
+                  setSearch("");
+                  e.currentTarget.blur();
+                }
+              }}
+            />
+            {search ? (
+              <span className="muted">
+                {matches.length === 0 ? "no match" : `${matchPosition >= 0 ? matchPosition + 1 : "–"} of ${matches.length}`}
+              </span>
+            ) : null}
+            <span style={{ flex: 1 }} />
+            <button type="button" onClick={() => setCollapsed(new Set())}>
+              Expand all
+            </button>
+            <button
+              type="button"
+              onClick={() => setCollapsed(new Set(tree.nodes.filter((n) => n.depth === 0 && n.childCount > 0).map((n) => n.span.span_id)))}
+            >
+              Collapse all
+            </button>
+            <span className="muted" title="↑ ↓ move · ← collapse / parent · → expand / child · / search">
+              <kbd>↑</kbd>
+              <kbd>↓</kbd>
+              <kbd>←</kbd>
+              <kbd>→</kbd> <kbd>/</kbd>
+            </span>
+          </div>
+          <SpanWaterfall
+            tree={tree}
+            rows={rows}
+            collapsed={collapsed}
+            selectedId={selectedId}
+            matches={matchSet}
+            ticks={ticks}
+            scrollToRow={scrollToRow}
+            onSelect={select}
+            onToggle={toggle}
+          />
+        </div>
+        <SpanInspector span={selectedSpan} />
+      </div>
+      {dialog === "export" ? <ExportDialog traceId={trace.trace_id} onClose={() => setDialog(null)} /> : null}
+      {dialog === "replay" ? <DryReplayDialog traceId={trace.trace_id} onClose={() => setDialog(null)} /> : null}
+    </div>
+  );
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+
+import { apiQuery, listStateQuery, parseListState } from "./filters";
+
+describe("list state in the URL", () => {
+  it("round-trips every filter, the range and the sort", () => {
+    const query = "range=1h&service=agent&status=error&model=gpt-4o&tool=search&min_cost=0.5&q=refund&sort=slowest";
+    const state = parseListState(new URLSearchParams(query));
+    expect(state.filters).toEqual({ service: "agent", status: "error", model: "gpt-4o", tool: "search", min_cost: "0.5", q: "refund" });
+    expect(state.range).toBe("1h");
+    expect(state.sort).toBe("slowest");
+    expect(parseListState(new URLSearchParams(listStateQuery(state)))).toEqual(state);
+  });
+
+  it("drops unknown sorts and ranges, empty values and the default sort", () => {
+    const state = parseListState(new URLSearchParams("sort=bogus&range=3y&service=&q=%20"));
+    expect(state).toEqual({ filters: {}, range: "", sort: "newest" });
+    expect(listStateQuery(state)).toBe("");
+  });
+});
+
+describe("apiQuery", () => {
+  const now = Date.UTC(2026, 10, 1, 12, 0, 0);
+
+  it("turns a preset range into a start relative to now", () => {
+    const query = new URLSearchParams(apiQuery(parseListState(new URLSearchParams("range=15m&start=2020-01-01T00:00:00Z")), now));
+    expect(query.get("start")).toBe("2026-11-01T11:45:00.000Z");
+    expect(query.get("sort")).toBe("newest");
+    expect(query.get("limit")).toBe("50");
+  });
+
+  it("passes filters with the API's names, and the cursor", () => {
+    const state = parseListState(new URLSearchParams("status=ok&max_tokens=900&end=2026-11-01T10:00:00Z&sort=most_tokens"));
+    const query = new URLSearchParams(apiQuery(state, now, "abc"));
+    expect(Object.fromEntries(query)).toEqual({
+      status: "ok",
+      max_tokens: "900",
+      end: "2026-11-01T10:00:00Z",
+      sort: "most_tokens",
+      limit: "50",
+      cursor: "abc",
+    });
+  });
+});

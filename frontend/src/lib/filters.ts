@@ -1,0 +1,96 @@
+/**
+ * The trace list's filters as they live in the page URL, and how they become an `/api/traces` query.
+ * The URL keeps the API's own parameter names, plus `range` (a preset such as `1h`) which is turned into a
+ * `start` relative to now when the query is made, so a shared "last hour" link means the last hour.
+ */
+
+export const FILTER_KEYS = [
+  "service",
+  "environment",
+  "status",
+  "model",
+  "tool",
+  "min_duration_ms",
+  "max_duration_ms",
+  "min_tokens",
+  "max_tokens",
+  "min_cost",
+  "max_cost",
+  "q",
+  "start",
+  "end",
+] as const;
+
+export type FilterKey = (typeof FILTER_KEYS)[number];
+
+export const SORTS = [
+  { value: "newest", label: "Newest" },
+  { value: "oldest", label: "Oldest" },
+  { value: "slowest", label: "Slowest" },
+  { value: "most_expensive", label: "Most expensive" },
+  { value: "most_tokens", label: "Most tokens" },
+] as const;
+
+export const RANGES = [
+  { value: "15m", label: "Last 15 min", ms: 15 * 60_000 },
+  { value: "1h", label: "Last 1 h", ms: 3_600_000 },
+  { value: "24h", label: "Last 24 h", ms: 86_400_000 },
+  { value: "7d", label: "Last 7 d", ms: 7 * 86_400_000 },
+] as const;
+
+export interface ListState {
+  filters: Partial<Record<FilterKey, string>>;
+  range: string;
+  sort: string;
+}
+
+export function parseListState(params: URLSearchParams): ListState {
+  const filters: Partial<Record<FilterKey, string>> = {};
+  for (const key of FILTER_KEYS) {
+    const value = params.get(key)?.trim();
+    if (value) filters[key] = value;
+  }
+  const range = params.get("range") ?? "";
+  const sort = params.get("sort") ?? "newest";
+  return {
+    filters,
+    range: RANGES.some((r) => r.value === range) ? range : "",
+    sort: SORTS.some((s) => s.value === sort) ? sort : "newest",
+  };
+}
+
+/** The page URL's query string for a state (empty values and defaults left out, stable order). */
+export function listStateQuery(state: ListState): string {
+  const params = new URLSearchParams();
+  if (state.range) params.set("range", state.range);
+  for (const key of FILTER_KEYS) {
+    const value = state.filters[key]?.trim();
+    // A preset range wins over a typed start: both in the URL would contradict each other.
+    if (value && !(state.range && key === "start")) params.set(key, value);
+  }
+  if (state.sort && state.sort !== "newest") params.set("sort", state.sort);
+  return params.toString();
+}
+
+/** The `/api/traces` query for a state at a moment (`now` in ms, so tests can fix it). */
+export function apiQuery(state: ListState, now: number, cursor?: string | null, limit = 50): string {
+  const params = new URLSearchParams();
+  for (const key of FILTER_KEYS) {
+    const value = state.filters[key]?.trim();
+    if (!value || (state.range && key === "start")) continue;
+    params.set(key, key === "start" || key === "end" ? toIso(value) : value);
+  }
+  const preset = RANGES.find((r) => r.value === state.range);
+  if (preset) params.set("start", new Date(now - preset.ms).toISOString());
+  params.set("sort", state.sort || "newest");
+  params.set("limit", String(limit));
+  if (cursor) params.set("cursor", cursor);
+  return params.toString();
+}
+
+/** `datetime-local` values carry no zone; they mean the viewer's local time. ISO values pass through. */
+export function toIso(value: string): string {
+  if (/[zZ]|[+-]\d\d:?\d\d$/.test(value)) return value;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? value : date.toISOString();
+}

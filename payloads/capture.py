@@ -1,0 +1,293 @@
+"""Turn one decoded span into a redacted span plus the payloads taken out of it. Pure: no ORM, no I/O.
+
+Which attributes and events carry content comes from the policy (`payload_attributes`, `payload_events`).
+Content is grouped into one payload per role (flattened OpenInference keys are reassembled into one JSON
+value), redacted, serialised, hashed, and replaced on the span by `tracefoundry.payload.<role>_ref`
+(`sha256:<hex>`) and `tracefoundry.payload.<role>_size`. Everything left on the span is redacted under the
+same mode (see `payloads.redaction`). Refs that an SDK put on the span itself are returned as declared refs.
+
+Known limits: in a flattened list, missing positions are closed up (keys 0 and 2 give a two-item list).
+"""
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from payloads.hashing import ref_of, sha256_hex
+from payloads.policy import SUFFIX_ROLE, PayloadAttributeRule, PayloadEventRule, Policy
+from payloads.redaction import (
+    DROPPED_ATTRIBUTES_KEY,
+    OWN_KEY,
+    Redactor,
+    SpanParts,
+    redact_span_parts,
+    redactor_for,
+)
+from traces.otlp import OtlpSpan
+
+JSON_CONTENT_TYPE = "application/json"
+TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+EVENTS_SOURCE = "events"
+_ROLE = re.compile(r"^[a-z0-9_]{1,48}$")
+_CACHE_LIMIT = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedPayload:
+    role: str
+    attribute: str
+    content: bytes
+    content_type: str
+    sha256: str
+    redaction_mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredRef:
+    """`tracefoundry.payload.<role>_ref` sent on the span by an SDK that uploaded the payload itself."""
+
+    role: str
+    attribute: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedSpan:
+    span: OtlpSpan
+    payloads: tuple[CapturedPayload, ...]
+    declared_refs: tuple[DeclaredRef, ...]
+
+
+# Classification of an attribute key, cached per policy: ("own_ref", role) | ("own", "") | ("payload", rule)
+# | ("plain", None).
+_Kind = tuple[str, Any]
+
+
+class SpanCapture:
+    """Captures spans under one redactor; keeps per-key caches, so one instance serves many spans."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+        self.policy: Policy = redactor.policy
+        self._kinds: dict[str, _Kind] = {}
+        self._event_rules: dict[str, PayloadEventRule | None] = {}
+        # Resource and scope dicts are shared by every span of a resource/scope: redact each once.
+        self._last_resource: tuple[dict[str, Any], dict[str, Any], int] | None = None
+
+    def capture(self, span: OtlpSpan) -> CapturedSpan:
+        sources: dict[str, dict[str, Any]] = {}
+        plain: dict[str, Any] = {}
+        declared: list[DeclaredRef] = []
+        for key, value in span.attributes.items():
+            kind, detail = self._kind(key)
+            if kind == "own_ref":
+                if isinstance(value, str) and _is_ref(value):
+                    declared.append(DeclaredRef(role=detail, attribute=key, sha256=value[7:]))
+                    plain[key] = value
+                    continue
+                kind = "plain"
+            if kind == "payload":
+                rule: PayloadAttributeRule = detail
+                if rule.flattened:
+                    sources.setdefault(rule.role, {}).setdefault(rule.glob, {})[key[len(rule.prefix) :]] = (
+                        value
+                    )
+                else:
+                    role = key[len(rule.prefix) :] if rule.role == SUFFIX_ROLE else rule.role
+                    sources.setdefault(role, {})[key] = value
+                continue
+            plain[key] = value
+        events, event_roles = self._take_event_content(span.events, sources)
+
+        parts = redact_span_parts(
+            SpanParts(
+                name=span.name,
+                status_message=span.status_message,
+                trace_state=span.trace_state,
+                attributes=plain,
+                resource_attributes={},
+                events=events,
+                links=span.links,
+                scope=span.scope,
+            ),
+            self.redactor,
+        )
+        resource_attributes, resource_dropped = self._resource(span.resource_attributes)
+        attributes = parts.attributes
+        if resource_dropped:
+            attributes[DROPPED_ATTRIBUTES_KEY] = attributes.get(DROPPED_ATTRIBUTES_KEY, 0) + resource_dropped
+
+        payloads = tuple(self._payload(role, role_sources) for role, role_sources in sources.items())
+        if payloads:
+            attributes = {**attributes}
+            for payload in payloads:
+                attributes[f"tracefoundry.payload.{payload.role}_ref"] = ref_of(payload.sha256)
+                attributes[f"tracefoundry.payload.{payload.role}_size"] = len(payload.content)
+        refs = {payload.role: ref_of(payload.sha256) for payload in payloads}
+        redacted_events = parts.events
+        if event_roles:
+            redacted_events = [
+                {
+                    **event,
+                    "attributes": {
+                        **event["attributes"],
+                        f"tracefoundry.payload.{event_roles[i]}_ref": refs[event_roles[i]],
+                    },
+                }
+                if i in event_roles
+                else event
+                for i, event in enumerate(parts.events)
+            ]
+        return CapturedSpan(
+            span=dataclasses.replace(
+                span,
+                name=parts.name,
+                status_message=parts.status_message,
+                trace_state=parts.trace_state,
+                attributes=attributes,
+                resource_attributes=resource_attributes,
+                events=redacted_events,
+                links=parts.links,
+                scope=parts.scope,
+            ),
+            payloads=payloads,
+            declared_refs=tuple(declared),
+        )
+
+    def payload(self, role: str, attribute: str, value: Any) -> CapturedPayload:
+        """One payload from a single value (what `POST /api/payloads` and tests use)."""
+        return self._payload(role, {attribute: value})
+
+    def _payload(self, role: str, role_sources: dict[str, Any]) -> CapturedPayload:
+        resolved = {
+            source: _unflatten(value) if source.endswith(".*") and isinstance(value, dict) else value
+            for source, value in role_sources.items()
+        }
+        value = next(iter(resolved.values())) if len(resolved) == 1 else resolved
+        content, content_type = serialise(self.redactor.value(value))
+        return CapturedPayload(
+            role=role,
+            attribute=",".join(resolved)[:255],
+            content=content,
+            content_type=content_type,
+            sha256=sha256_hex(content),
+            redaction_mode=self.redactor.mode.value,
+        )
+
+    def _kind(self, key: str) -> _Kind:
+        kind = self._kinds.get(key)
+        if kind is None:
+            kind = self._classify(key)
+            if len(self._kinds) >= _CACHE_LIMIT:
+                self._kinds.clear()
+            self._kinds[key] = kind
+        return kind
+
+    def _classify(self, key: str) -> _Kind:
+        own = OWN_KEY.match(key)
+        if own:
+            return ("own_ref", own.group("role")) if own.group("what") == "ref" else ("own", "")
+        rule = self.policy.payload_rule(key)
+        if rule is None:
+            return ("plain", None)
+        if rule.role == SUFFIX_ROLE and not _ROLE.match(key[len(rule.prefix) :]):
+            return ("plain", None)
+        return ("payload", rule)
+
+    def _event_rule(self, name: str) -> PayloadEventRule | None:
+        if name not in self._event_rules:
+            if len(self._event_rules) >= _CACHE_LIMIT:
+                self._event_rules.clear()
+            self._event_rules[name] = self.policy.event_rule(name)
+        return self._event_rules[name]
+
+    def _take_event_content(
+        self, events: list[dict[str, Any]], sources: dict[str, dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], dict[int, str]]:
+        """Events without their content attributes, and the role each stripped event's content went to."""
+        if not events:
+            return events, {}
+        kept: list[dict[str, Any]] = []
+        roles: dict[int, str] = {}
+        for index, event in enumerate(events):
+            rule = self._event_rule(str(event.get("name", "")))
+            attributes = event.get("attributes") or {}
+            if rule is None or not any(key in rule.content_attributes for key in attributes):
+                kept.append(event)
+                continue
+            content = {key: value for key, value in attributes.items() if key in rule.content_attributes}
+            rest = {key: value for key, value in attributes.items() if key not in rule.content_attributes}
+            sources.setdefault(rule.role, {}).setdefault(EVENTS_SOURCE, []).append(
+                {"name": event.get("name", ""), "attributes": content}
+            )
+            roles[index] = rule.role
+            kept.append({**event, "attributes": rest})
+        return kept, roles
+
+    def _resource(self, resource_attributes: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        last = self._last_resource
+        if last is not None and last[0] is resource_attributes:
+            return last[1], last[2]
+        redacted, dropped = self.redactor.attributes(resource_attributes)
+        # Holding the source dict keeps its identity from being reused by another object.
+        self._last_resource = (resource_attributes, redacted, dropped)
+        return redacted, dropped
+
+
+def capture(span: OtlpSpan, mode: str | None = None) -> CapturedSpan:
+    """Capture one span under `mode` (default REDACTION_MODE). For batches, reuse a `SpanCapture`."""
+    return SpanCapture(redactor_for(mode)).capture(span)
+
+
+def serialise(value: Any) -> tuple[bytes, str]:
+    """A payload's bytes and type: text as-is (JSON if it is a JSON array/object), else compact JSON."""
+    if isinstance(value, str):
+        content_type = JSON_CONTENT_TYPE if _is_json_document(value) else TEXT_CONTENT_TYPE
+        return value.encode("utf-8", "surrogatepass"), content_type
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8", "surrogatepass"), JSON_CONTENT_TYPE
+
+
+def _is_json_document(text: str) -> bool:
+    # A shape check, not a parse: parsing every prompt would cost more than redacting it. Clients that
+    # read payloads parse them anyway and fall back to text.
+    stripped = text.strip()
+    return len(stripped) >= 2 and (stripped[0], stripped[-1]) in (("[", "]"), ("{", "}"))
+
+
+def _is_ref(value: str) -> bool:
+    return (
+        len(value) == 71 and value.startswith("sha256:") and all(c in "0123456789abcdef" for c in value[7:])
+    )
+
+
+def _unflatten(entries: dict[str, Any]) -> Any:
+    """`{"0.message.role": "user", "0.message.content": "hi"}` -> `[{"message": {"role": "user", ...}}]`."""
+    root: dict[str, Any] = {}
+    for path, value in sorted(entries.items()):
+        node = root
+        parts = path.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                # A value already sits where a deeper key needs a map: keep it under "".
+                child = {} if child is None else {"": child}
+                node[part] = child
+            node = child
+        leaf = parts[-1]
+        if isinstance(node.get(leaf), dict):
+            node[leaf][""] = value
+        else:
+            node[leaf] = value
+    return _lists(root)
+
+
+def _lists(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _lists(value) for key, value in node.items()}
+    if converted and all(key.isdigit() for key in converted):
+        return [converted[key] for key in sorted(converted, key=int)]
+    return converted

@@ -1,0 +1,212 @@
+"""Store payloads: the ones captured from an OTLP batch, and single uploads from `POST /api/payloads`.
+
+For a batch, `traces.ingest` calls `PayloadBatch.capture` on each span (redaction and extraction), then
+`store_blobs` before its transaction (bytes are content-addressed, so writing them early is idempotent, and
+no storage round trip happens while trace rows are locked), then `write_refs` inside its transaction (blob
+rows, last-referenced times, one `SpanPayloadRef` per span and role). Blob bytes are written from a small
+thread pool, since filesystem and S3 writes wait on I/O.
+
+Known limits: bytes written for a batch whose transaction then fails stay in the storage without a row
+(harmless: the same content maps to the same key); `tracefoundry.payload.<role>_ref` attributes sent by an
+SDK are linked only when that blob was uploaded before the span arrived.
+"""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from payloads import storage
+from payloads.capture import (
+    JSON_CONTENT_TYPE,
+    TEXT_CONTENT_TYPE,
+    CapturedPayload,
+    SpanCapture,
+    serialise,
+)
+from payloads.hashing import ref_of, sha256_hex
+from payloads.models import PayloadBlob, SpanPayloadRef
+from payloads.redaction import RedactionMode, Redactor, redactor_for
+from traces.models import Span
+from traces.otlp import OtlpSpan
+
+_WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="payload-writer")
+_CAPTURES: dict[tuple[str, RedactionMode], SpanCapture] = {}
+
+
+class PayloadRejected(ValueError):
+    """An uploaded payload cannot be stored (undecodable text, invalid JSON); the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPayload:
+    sha256: str
+    size_bytes: int
+    content_type: str
+    redaction_mode: str
+    redacted: bool
+
+    @property
+    def ref(self) -> str:
+        return ref_of(self.sha256)
+
+
+def span_capture(redactor: Redactor) -> SpanCapture:
+    """The capture of this redactor, kept between batches for its per-key caches."""
+    key = (redactor.policy.source, redactor.mode)
+    capture = _CAPTURES.get(key)
+    if capture is None or capture.redactor is not redactor:
+        capture = _CAPTURES[key] = SpanCapture(redactor)
+    return capture
+
+
+class PayloadBatch:
+    """The payloads of one ingest batch, keyed by span; the first copy of a re-sent span wins."""
+
+    def __init__(self, mode: RedactionMode | str | None = None) -> None:
+        self._capture = span_capture(redactor_for(mode))
+        self._payloads: dict[str, CapturedPayload] = {}
+        # (trace_id, span_id) -> [(role, attribute, sha256)], declared refs flagged separately.
+        self._refs: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        self._declared: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        self._new_rows: list[PayloadBlob] = []
+        self._known: set[str] = set()
+
+    def capture(self, span: OtlpSpan) -> OtlpSpan:
+        """The span redacted, with its payloads replaced by refs; the payloads are kept for storing."""
+        captured = self._capture.capture(span)
+        key = (span.trace_id, span.span_id)
+        if key not in self._refs:
+            self._refs[key] = [(p.role, p.attribute, p.sha256) for p in captured.payloads]
+            self._declared[key] = [(d.role, d.attribute, d.sha256) for d in captured.declared_refs]
+            for payload in captured.payloads:
+                self._payloads.setdefault(payload.sha256, payload)
+        return captured.span
+
+    def store_blobs(self) -> None:
+        """Write the bytes of every payload not stored yet. Call before the spans' transaction."""
+        declared = {sha for refs in self._declared.values() for _, _, sha in refs}
+        wanted = set(self._payloads) | declared
+        if not wanted:
+            return
+        self._known = set(PayloadBlob.objects.filter(sha256__in=wanted).values_list("sha256", flat=True))
+        missing = [payload for sha, payload in self._payloads.items() if sha not in self._known]
+        self._new_rows = _write_blobs(missing)
+
+    def write_refs(self) -> None:
+        """Blob rows and span refs, inside the spans' transaction (after the spans are inserted)."""
+        if not self._known and not self._new_rows:
+            return
+        now = timezone.now()
+        if self._known:
+            touched = PayloadBlob.objects.filter(sha256__in=self._known).update(last_referenced_at=now)
+            if touched != len(self._known):
+                self._restore_vanished()
+        for row in self._new_rows:
+            row.last_referenced_at = now
+        PayloadBlob.objects.bulk_create(self._new_rows, ignore_conflicts=True, batch_size=1000)
+        stored = self._known | {row.sha256 for row in self._new_rows}
+        wanted = {
+            key: [ref for ref in self._refs[key] + self._declared[key] if ref[2] in stored]
+            for key in self._refs
+        }
+        wanted = {key: refs for key, refs in wanted.items() if refs}
+        if not wanted:
+            return
+        trace_ids = {trace_id for trace_id, _ in wanted}
+        span_ids = {span_id for _, span_id in wanted}
+        span_pks = {
+            (trace_id, span_id): pk
+            for pk, trace_id, span_id in Span.objects.filter(
+                trace_id__in=trace_ids, span_id__in=span_ids
+            ).values_list("pk", "trace_id", "span_id")
+        }
+        rows = [
+            SpanPayloadRef(span_id=span_pks[key], blob_id=sha, role=role, attribute=attribute)
+            for key, refs in wanted.items()
+            if key in span_pks
+            for role, attribute, sha in refs
+        ]
+        SpanPayloadRef.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+
+    def _restore_vanished(self) -> None:
+        # Retention removed a blob between store_blobs and this transaction: store it again.
+        present = set(PayloadBlob.objects.filter(sha256__in=self._known).values_list("sha256", flat=True))
+        vanished = [self._payloads[sha] for sha in self._known - present if sha in self._payloads]
+        self._known = present
+        self._new_rows.extend(_write_blobs(vanished))
+
+
+def store_payload(body: bytes, content_type: str, mode: RedactionMode | str | None = None) -> StoredPayload:
+    """Redact and store one uploaded payload (`POST /api/payloads`); the server's mode applies, always."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadRejected("the payload is not UTF-8 text") from exc
+    redactor = redactor_for(mode)
+    redacted_text = redactor.text(text)
+    content, detected_type = serialise(redacted_text)
+    if content_type == JSON_CONTENT_TYPE and (
+        detected_type != JSON_CONTENT_TYPE or not _parses(redacted_text)
+    ):
+        raise PayloadRejected("Content-Type is application/json but the body is not a JSON array or object")
+    payload = CapturedPayload(
+        role="upload",
+        attribute="upload",
+        content=content,
+        content_type=JSON_CONTENT_TYPE if content_type == JSON_CONTENT_TYPE else TEXT_CONTENT_TYPE,
+        sha256=sha256_hex(content),
+        redaction_mode=redactor.mode.value,
+    )
+    now = timezone.now()
+    existing = PayloadBlob.objects.filter(sha256=payload.sha256).first()
+    if existing is not None:
+        PayloadBlob.objects.filter(sha256=payload.sha256).update(last_referenced_at=now)
+        content_type_stored, mode_stored = existing.content_type, existing.redaction_mode
+    else:
+        rows = _write_blobs([payload])
+        with transaction.atomic():
+            PayloadBlob.objects.bulk_create(rows, ignore_conflicts=True)
+        content_type_stored, mode_stored = payload.content_type, payload.redaction_mode
+    return StoredPayload(
+        sha256=payload.sha256,
+        size_bytes=len(content),
+        content_type=content_type_stored,
+        redaction_mode=mode_stored,
+        redacted=redacted_text != text,
+    )
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _write_blobs(payloads: list[CapturedPayload]) -> list[PayloadBlob]:
+    """Encode and write each payload's bytes; the rows describing them (not saved yet)."""
+    if not payloads:
+        return []
+    backend = storage.payload_storage()
+
+    def write(payload: CapturedPayload) -> PayloadBlob:
+        encoded = storage.encode(payload.content)
+        key = storage.storage_key(payload.sha256)
+        storage.write(backend, key, encoded.data)
+        return PayloadBlob(
+            sha256=payload.sha256,
+            size_bytes=len(payload.content),
+            stored_size_bytes=len(encoded.data),
+            compression=encoded.compression,
+            content_type=payload.content_type,
+            redaction_mode=payload.redaction_mode,
+            storage_key=key,
+        )
+
+    if len(payloads) == 1:
+        return [write(payloads[0])]
+    return list(_WRITERS.map(write, payloads))

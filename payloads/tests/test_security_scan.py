@@ -1,0 +1,137 @@
+"""Planted secrets and personal data, ingested through the real OTLP endpoint under each redaction mode, are
+absent from every table, every stored blob, every log line and every payload answer (standard: credentials;
+strict: credentials and personal data), and present under `off` (which proves the scan can see them)."""
+
+import logging
+
+import pytest
+import zstandard
+from django.apps import apps
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from payloads.models import PayloadBlob, SpanPayloadRef
+from payloads.tests.planted import CREDENTIAL_NEEDLES, PERSONAL_NEEDLES, TRACE_ID, planted_body
+from traces.models import Span
+
+ENCODINGS = ["protobuf", "json"]
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def _database_dump() -> str:
+    """Every row of every table of the database, as text (raw SQL, so no model can hide a column)."""
+    rows: list[str] = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 (table names from introspection)
+            rows.extend(repr(row) for row in cursor.fetchall())
+    return "\n".join(rows)
+
+
+def _blobs_dump() -> str:
+    """Every file under the payload folder, decompressed when it is zstd."""
+    texts = []
+    for path in sorted(p for p in settings.PAYLOAD_DIR.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if data.startswith(_ZSTD_MAGIC):
+            data = zstandard.ZstdDecompressor().decompress(data)
+        texts.append(data.decode("utf-8", errors="replace"))
+    return "\n".join(texts)
+
+
+def _payload_answers(client: Client) -> str:
+    answers = [
+        client.get(f"/api/payloads/sha256:{sha}").content.decode()
+        for sha in PayloadBlob.objects.values_list("sha256", flat=True)
+    ]
+    return "\n".join(answers)
+
+
+def _ingest(client: Client, otlp_headers, encoding: str) -> None:
+    body, content_type = planted_body(encoding)
+    headers = otlp_headers(content_type)
+    response = client.post(
+        "/otlp/v1/traces",
+        body,
+        content_type=content_type,
+        headers={"Authorization": headers["Authorization"]},
+    )
+    assert response.status_code == 200
+
+
+@pytest.fixture
+def everything_logged(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG)
+    return caplog
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize("mode", ["standard", "strict"])
+def test_credentials_are_stored_nowhere(
+    mode: str, encoding: str, settings, client: Client, engineer, otlp_headers, everything_logged
+) -> None:
+    settings.REDACTION_MODE = mode
+    _ingest(client, otlp_headers, encoding)
+    client.force_login(engineer)
+    everywhere = "\n".join(
+        [_database_dump(), _blobs_dump(), _payload_answers(client), everything_logged.text]
+    )
+
+    assert Span.objects.filter(trace_id=TRACE_ID).count() == 2
+    assert SpanPayloadRef.objects.filter(span__trace_id=TRACE_ID).count() == 7
+    assert "[REDACTED:openai_api_key]" in everywhere
+    assert "span(s) rejected" in everything_logged.text
+    assert [needle for needle in CREDENTIAL_NEEDLES if needle in everywhere] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_strict_also_removes_personal_data_and_unlisted_attributes(
+    encoding: str, settings, client: Client, engineer, otlp_headers, everything_logged
+) -> None:
+    settings.REDACTION_MODE = "strict"
+    _ingest(client, otlp_headers, encoding)
+    client.force_login(engineer)
+    everywhere = "\n".join(
+        [_database_dump(), _blobs_dump(), _payload_answers(client), everything_logged.text]
+    )
+    llm = Span.objects.get(trace_id=TRACE_ID, name__startswith="chat")
+
+    assert [needle for needle in PERSONAL_NEEDLES if needle in everywhere] == []
+    assert "[REDACTED:email]" in everywhere
+    assert "app.note" not in llm.attributes
+    assert "host.name" not in llm.resource_attributes
+    # app.note, app.nested (span), host.name (resource), link.note (link)
+    assert llm.attributes["tracefoundry.redaction.dropped_attributes"] == 4
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_standard_keeps_personal_data(encoding: str, settings, client: Client, otlp_headers) -> None:
+    settings.REDACTION_MODE = "standard"
+    _ingest(client, otlp_headers, encoding)
+    everywhere = _database_dump() + _blobs_dump()
+
+    assert [needle for needle in PERSONAL_NEEDLES if needle in everywhere] == PERSONAL_NEEDLES
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_off_stores_everything_so_the_scan_can_see_it(
+    encoding: str, settings, client: Client, otlp_headers
+) -> None:
+    settings.REDACTION_MODE = "off"
+    _ingest(client, otlp_headers, encoding)
+    database, blobs = _database_dump(), _blobs_dump()
+    needles = CREDENTIAL_NEEDLES + PERSONAL_NEEDLES
+
+    assert [needle for needle in needles if needle in database] == needles
+    assert [needle for needle in needles if needle in blobs] == needles
+
+
+def test_every_model_table_is_part_of_the_dump(db: None) -> None:
+    tables = set(connection.introspection.table_names())
+
+    assert {model._meta.db_table for model in apps.get_models()} <= tables

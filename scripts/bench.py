@@ -1,0 +1,394 @@
+"""`make bench`: ingest and query benchmark against the server run as in production (gunicorn on Postgres).
+
+Seeds realistic agent traces, posts them as OTLP protobuf (gzip, 512 spans a request) from concurrent posters,
+and prints spans/s stored end to end (a 200 from /otlp means committed, and the count is checked in the
+database afterwards), the server's peak memory (sum of gunicorn processes' peak RSS), then p50/p95 of
+`/api/traces` with and without filters and of `/api/traces/{id}/spans` at the stored span count.
+
+    python scripts/bench.py --database-url postgres://postgres@127.0.0.1:5432/tracefoundry_bench
+    python scripts/bench.py --spans 100000 --payload-bytes 2048    # payload-heavy ingest
+"""
+
+import argparse
+import gzip
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+
+import requests
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_DIR))
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue  # noqa: E402
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status  # noqa: E402
+
+SPANS_PER_REQUEST = 512
+SERVICES = ["support-agent", "research-agent", "billing-agent", "triage-agent"]
+MODELS = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "gemini-2.5-flash"]
+TOOLS = ["search", "calculator", "sql_lookup", "fetch_url", "send_email", "vector_search"]
+
+
+def kv(key: str, value: str | int) -> KeyValue:
+    item = KeyValue(key=key)
+    if isinstance(value, int):
+        item.value.int_value = value
+    else:
+        item.value.string_value = value
+    return item
+
+
+def agent_trace(rng: random.Random, start_ns: int, payload_bytes: int) -> list[Span]:
+    """One agent run: a root agent span, planner LLM calls, tool calls with retries, errors and timeouts."""
+    trace_id = rng.randbytes(16)
+    root_id = rng.randbytes(8)
+    spans = []
+    clock = start_ns + 1_000_000
+    steps = rng.randint(4, 14)
+    for step in range(steps):
+        model = rng.choice(MODELS)
+        llm_ms = rng.randint(200, 3000)
+        llm = Span(
+            trace_id=trace_id,
+            span_id=rng.randbytes(8),
+            parent_span_id=root_id,
+            name=f"chat {model}",
+            kind=Span.SPAN_KIND_CLIENT,
+            start_time_unix_nano=clock,
+            end_time_unix_nano=clock + llm_ms * 1_000_000,
+        )
+        llm.attributes.extend(
+            [
+                kv("gen_ai.operation.name", "chat"),
+                kv("gen_ai.request.model", model),
+                kv("gen_ai.provider.name", "openai"),
+                kv("gen_ai.usage.input_tokens", rng.randint(200, 8000)),
+                kv("gen_ai.usage.output_tokens", rng.randint(20, 1500)),
+                kv("step", step),
+            ]
+        )
+        if payload_bytes:
+            prompt = "Summarise the customer's ticket and plan the next tool call. " * (
+                payload_bytes // 62 + 1
+            )
+            llm.attributes.extend(
+                [
+                    kv(
+                        "gen_ai.input.messages",
+                        f'[{{"role":"user","parts":[{{"type":"text","content":"{prompt[:payload_bytes]}"}}]}}]',
+                    ),
+                    kv(
+                        "gen_ai.output.messages",
+                        f'[{{"role":"assistant","parts":[{{"type":"text","content":"{prompt[:payload_bytes]}"}}]}}]',
+                    ),
+                ]
+            )
+        if rng.random() < 0.05:
+            llm.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR, message="rate limited"))
+        spans.append(llm)
+        clock += llm_ms * 1_000_000
+        for _ in range(rng.randint(0, 2)):
+            tool = rng.choice(TOOLS)
+            tool_ms = rng.randint(5, 2000)
+            tool_span = Span(
+                trace_id=trace_id,
+                span_id=rng.randbytes(8),
+                parent_span_id=root_id,
+                name=f"execute_tool {tool}",
+                kind=Span.SPAN_KIND_INTERNAL,
+                start_time_unix_nano=clock,
+                end_time_unix_nano=clock + tool_ms * 1_000_000,
+            )
+            tool_span.attributes.extend(
+                [
+                    kv("gen_ai.operation.name", "execute_tool"),
+                    kv("gen_ai.tool.name", tool),
+                    kv("gen_ai.tool.call.id", rng.randbytes(6).hex()),
+                ]
+            )
+            if rng.random() < 0.1:
+                event = tool_span.events.add(name="tracefoundry.retry", time_unix_nano=clock + 1000)
+                event.attributes.extend(
+                    [kv("tracefoundry.retry.attempt", 1), kv("tracefoundry.retry.reason", "503")]
+                )
+            if rng.random() < 0.03:
+                tool_span.attributes.append(kv("error.type", "TimeoutError"))
+                tool_span.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR, message="tool timed out"))
+            child = Span(
+                trace_id=trace_id,
+                span_id=rng.randbytes(8),
+                parent_span_id=tool_span.span_id,
+                name=f"HTTP GET {tool}",
+                kind=Span.SPAN_KIND_CLIENT,
+                start_time_unix_nano=clock + 1000,
+                end_time_unix_nano=clock + tool_ms * 900_000,
+            )
+            child.attributes.extend(
+                [
+                    kv("http.request.method", "GET"),
+                    kv("http.response.status_code", 200),
+                    kv("url.full", f"https://api.example.com/{tool}?q={rng.randint(0, 10**6)}"),
+                ]
+            )
+            spans += [tool_span, child]
+            clock += tool_ms * 1_000_000
+    root = Span(
+        trace_id=trace_id,
+        span_id=root_id,
+        name="invoke_agent support",
+        kind=Span.SPAN_KIND_INTERNAL,
+        start_time_unix_nano=start_ns,
+        end_time_unix_nano=clock + 1_000_000,
+    )
+    root.attributes.extend(
+        [
+            kv("gen_ai.operation.name", "invoke_agent"),
+            kv("gen_ai.agent.name", "support"),
+            kv("gen_ai.conversation.id", rng.randbytes(8).hex()),
+        ]
+    )
+    return [root, *spans]
+
+
+def request_bodies(total_spans: int, seed: int, payload_bytes: int) -> list[bytes]:
+    rng = random.Random(seed)
+    now_ns = time.time_ns()
+    bodies: list[bytes] = []
+    pending: list[Span] = []
+    produced = 0
+    service = SERVICES[0]
+
+    def flush() -> None:
+        request = ExportTraceServiceRequest()
+        resource_spans = request.resource_spans.add()
+        resource_spans.resource.attributes.extend(
+            [kv("service.name", service), kv("deployment.environment.name", "bench")]
+        )
+        scope = resource_spans.scope_spans.add()
+        scope.scope.name = "bench"
+        scope.spans.extend(pending)
+        bodies.append(gzip.compress(request.SerializeToString(), 6))
+        pending.clear()
+
+    while produced < total_spans:
+        service = rng.choice(SERVICES)
+        start = now_ns - rng.randint(0, 7 * 24 * 3600) * 1_000_000_000
+        trace = agent_trace(rng, start, payload_bytes)[: total_spans - produced]
+        produced += len(trace)
+        for span in trace:
+            pending.append(span)
+            if len(pending) == SPANS_PER_REQUEST:
+                flush()
+    if pending:
+        flush()
+    return bodies
+
+
+def peak_rss_mib(root_pid: int) -> float:
+    """Sum of peak resident memory (VmHWM) of the gunicorn master and its workers."""
+    total_kib = 0
+    for pid in [root_pid, *child_pids(root_pid)]:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total_kib += int(line.split()[1])
+        except FileNotFoundError:
+            continue
+    return total_kib / 1024
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"p50 {statistics.median(ordered):7.1f} ms   p95 {p95:7.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tracefoundry_bench"),
+    )
+    parser.add_argument("--spans", type=int, default=1_000_000, help="spans to ingest (default 1,000,000)")
+    parser.add_argument("--posters", type=int, default=4, help="concurrent posting clients")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--payload-bytes", type=int, default=0, help="prompt and completion size per LLM span"
+    )
+    parser.add_argument("--queries", type=int, default=40, help="requests per query benchmark")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench"),
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    recreate_database(args.database_url)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        cwd=PROJECT_DIR,
+        env=env,
+        check=True,
+    )
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracefoundry_site.settings")
+    django.setup()
+    from django.contrib.auth.models import Group, User
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import IngestKey
+    from traces.models import Span as StoredSpan
+    from traces.models import Trace
+
+    _, ingest_key = IngestKey.issue("bench")
+    user = User.objects.create_user("bench-viewer")
+    user.groups.add(Group.objects.get(name="viewer"))
+    api_token = Token.objects.create(user=user).key
+
+    print(f"generating {args.spans:,} spans of seeded agent traces ...", flush=True)
+    bodies = request_bodies(args.spans, args.seed, args.payload_bytes)
+    print(
+        f"  {len(bodies):,} requests of up to {SPANS_PER_REQUEST} spans, "
+        f"{sum(map(len, bodies)) / 2**20:.1f} MiB gzipped",
+        flush=True,
+    )
+
+    port = 18000 + os.getpid() % 1000
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "tracefoundry_site.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+        ],
+        cwd=PROJECT_DIR,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base)
+        headers = {
+            "Content-Type": "application/x-protobuf",
+            "Content-Encoding": "gzip",
+            "Authorization": f"Bearer {ingest_key}",
+        }
+        session_per_thread: dict[int, requests.Session] = {}
+
+        def post(body: bytes) -> int:
+            import threading
+
+            session = session_per_thread.setdefault(threading.get_ident(), requests.Session())
+            return session.post(f"{base}/otlp/v1/traces", data=body, headers=headers, timeout=120).status_code
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=args.posters) as pool:
+            statuses = list(pool.map(post, bodies))
+        elapsed = time.perf_counter() - started
+        stored = StoredSpan.objects.count()
+        failures = len([s for s in statuses if s != 200])
+        print(
+            f"\ningest: {stored:,} spans stored in {elapsed:.1f} s = {stored / elapsed:,.0f} spans/s "
+            f"({args.posters} posters, {args.workers} gunicorn workers, {failures} failed requests)"
+        )
+        print(
+            f"server peak memory: {peak_rss_mib(server.pid):,.0f} MiB (sum of gunicorn processes' peak RSS)"
+        )
+
+        api = requests.Session()
+        api.headers["Authorization"] = f"Token {api_token}"
+        trace_ids = list(Trace.objects.order_by("?").values_list("trace_id", flat=True)[: args.queries])
+        scenarios: dict[str, dict[str, str | int]] = {
+            "/api/traces": {},
+            "/api/traces status=error": {"status": "error"},
+            "/api/traces model=gpt-4o": {"model": "gpt-4o"},
+            "/api/traces tool=sql": {"tool": "sql"},
+            "/api/traces sort=slowest": {"sort": "slowest"},
+            "/api/traces sort=most_expensive min_tokens=20000": {
+                "sort": "most_expensive",
+                "min_tokens": 20000,
+            },
+            "/api/traces min_duration_ms=30000 service": {
+                "min_duration_ms": 30000,
+                "service": "billing-agent",
+            },
+            "/api/traces q=sql_lookup": {"q": "sql_lookup"},
+        }
+        traces = Trace.objects.count()
+        print(f"\nquery latency at {stored:,} spans / {traces:,} traces ({args.queries} requests each):")
+        for label, params in scenarios.items():
+            samples = timed(partial(api.get, f"{base}/api/traces", params=params, timeout=60), args.queries)
+            print(f"  {label:55s} {percentiles(samples)}")
+        span_samples = [
+            timed(partial(api.get, f"{base}/api/traces/{trace_id}/spans", timeout=60), 1)[0]
+            for trace_id in trace_ids
+        ]
+        print(f"  {'/api/traces/{id}/spans':55s} {percentiles(span_samples)}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def timed(call: Callable[[], requests.Response], times: int) -> list[float]:
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        response = call()
+        samples.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"query failed with {response.status_code}: {response.text[:300]}")
+    return samples
+
+
+def wait_for(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{base}/accounts/login/", timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise SystemExit("server did not start")
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""Static files (admin, login pages) are served by the production server itself, with DEBUG off."""
+
+import requests
+from django.db import connection
+
+from traces.tests.servers import database_url, gunicorn
+
+
+def test_gunicorn_serves_admin_static_files(transactional_db: None) -> None:
+    with gunicorn(database_url(connection.settings_dict), workers=1) as base_url:
+        response = requests.get(f"{base_url}/static/admin/css/base.css", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/css")

@@ -1,0 +1,14 @@
+"""Access rows for the traces query API (see accounts/tests/access_table.py): every role may read."""
+
+from accounts.tests.access_table import VIEWERS, Access
+
+TRACE_ID = "0123456789abcdef0123456789abcdef"
+SPAN_ID = "0123456789abcdef"
+
+ACCESS_RULES = {
+    "trace-list": (Access("GET", allowed=VIEWERS),),
+    "trace-detail": (Access("GET", kwargs={"trace_id": TRACE_ID}, allowed=VIEWERS),),
+    "trace-spans": (Access("GET", kwargs={"trace_id": TRACE_ID}, allowed=VIEWERS),),
+    "span-detail": (Access("GET", kwargs={"span_id": SPAN_ID}, data={"trace_id": TRACE_ID}, allowed=VIEWERS),),
+    "facets": (Access("GET", allowed=VIEWERS),),
+}

@@ -1,0 +1,226 @@
+"""Payload retention on the filesystem and on S3 (a moto server on a free loopback port): refs of old spans go
+in batches, blobs nothing references leave storage and table, shared and young payloads stay, and a trace
+whose payloads expired still opens."""
+
+import io
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from conftest import PASSWORD
+from payloads.ingest import store_payload
+from payloads.models import PayloadBlob, SpanPayloadRef
+from payloads.storage import storage_key
+from traces import retention
+from traces.ingest import ingest_request
+from traces.models import Span, Trace
+from traces.tests.factories import SpanSpec, export_request, new_span_id, new_trace_id
+from traces.tests.servers import free_port
+
+DAY_NS = 86_400 * 1_000_000_000
+StoredKeys = Callable[[], set[str]]
+
+
+@pytest.fixture
+def filesystem_payloads(settings, tmp_path: Path) -> StoredKeys:
+    settings.PAYLOAD_STORAGE = "filesystem"
+    settings.PAYLOAD_DIR = tmp_path / "payloads"
+
+    def stored() -> set[str]:
+        root = settings.PAYLOAD_DIR
+        return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+    return stored
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                requests.get(endpoint, timeout=5)
+                break
+            except requests.RequestException:  # refused, or accepted while the server still starts
+                assert time.monotonic() < deadline, "moto server did not start"
+                time.sleep(0.2)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_payloads(settings, moto_endpoint: str) -> StoredKeys:
+    bucket = f"payloads-{new_trace_id()[-12:]}"
+    settings.PAYLOAD_STORAGE = "s3"
+    settings.AWS_STORAGE_BUCKET_NAME = bucket
+    settings.AWS_S3_ENDPOINT_URL = moto_endpoint
+    settings.AWS_ACCESS_KEY_ID = "testing"
+    settings.AWS_SECRET_ACCESS_KEY = "testing"
+    settings.AWS_S3_REGION_NAME = "us-east-1"
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=bucket)
+
+    def stored() -> set[str]:
+        return {item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", [])}
+
+    return stored
+
+
+@pytest.fixture(params=["filesystem_payloads", "s3_payloads"])
+def stored_keys(request: pytest.FixtureRequest) -> StoredKeys:
+    return request.getfixturevalue(request.param)
+
+
+def ingest_llm_trace(age_days: float, prompt: str, answer: str) -> str:
+    """A root span and an LLM span whose input and output are payloads, `age_days` old."""
+    trace_id, root = new_trace_id(), new_span_id()
+    start = time.time_ns() - int(age_days * DAY_NS)
+    ingest_request(
+        export_request(
+            [
+                SpanSpec(trace_id, root, "invoke_agent", start_ns=start, duration_ns=10_000_000),
+                SpanSpec(
+                    trace_id,
+                    new_span_id(),
+                    "chat gpt-4o",
+                    root,
+                    start + 1_000_000,
+                    5_000_000,
+                    attributes={
+                        "gen_ai.operation.name": "chat",
+                        "gen_ai.request.model": "gpt-4o",
+                        "input.value": prompt,
+                        "output.value": answer,
+                    },
+                ),
+            ]
+        )
+    )
+    # As in real life, the blobs were last referenced when their spans arrived.
+    shas = SpanPayloadRef.objects.filter(span__trace_id=trace_id).values_list("blob_id", flat=True)
+    PayloadBlob.objects.filter(sha256__in=list(shas)).update(
+        last_referenced_at=timezone.now() - timedelta(days=age_days)
+    )
+    return trace_id
+
+
+def blob_keys_of(trace_id: str) -> set[str]:
+    return {
+        storage_key(sha)
+        for sha in SpanPayloadRef.objects.filter(span__trace_id=trace_id).values_list("blob_id", flat=True)
+    }
+
+
+@pytest.mark.django_db
+class TestExpirePayloads:
+    def test_deletes_old_refs_and_unreferenced_blobs_only(self, stored_keys: StoredKeys) -> None:
+        old = ingest_llm_trace(4, "old prompt about Paris", "an answer both traces share")
+        young = ingest_llm_trace(1, "young prompt about Rome", "an answer both traces share")
+        old_keys, young_keys = blob_keys_of(old), blob_keys_of(young)
+        only_old = old_keys - young_keys
+        assert len(only_old) == 1
+        assert stored_keys() == old_keys | young_keys
+        summaries = {
+            t.trace_id: (t.span_count, t.llm_call_count, t.start_unix_nano) for t in Trace.objects.all()
+        }
+
+        result = retention.expire_payloads(days=3, batch_size=1)
+
+        assert (result.refs_deleted, result.blobs_deleted) == (2, 1)
+        assert result.batches >= 3
+        assert not SpanPayloadRef.objects.filter(span__trace_id=old).exists()
+        assert SpanPayloadRef.objects.filter(span__trace_id=young).count() == 2
+        assert stored_keys() == young_keys
+        assert set(PayloadBlob.objects.values_list("storage_key", flat=True)) == young_keys
+        assert Span.objects.filter(trace_id=old).count() == 2
+        assert {
+            t.trace_id: (t.span_count, t.llm_call_count, t.start_unix_nano) for t in Trace.objects.all()
+        } == (summaries)
+
+    def test_metadata_expiry_then_sweep_removes_blobs_of_deleted_traces(
+        self, stored_keys: StoredKeys
+    ) -> None:
+        expired = ingest_llm_trace(9, "a prompt from last week", "a reply from last week")
+        kept = ingest_llm_trace(0.5, "a prompt from today", "a reply from today")
+        kept_keys = blob_keys_of(kept)
+        out = io.StringIO()
+
+        call_command("run_retention", stdout=out)
+
+        assert not Trace.objects.filter(trace_id=expired).exists()
+        assert stored_keys() == kept_keys
+        assert "deleted 1 traces, 2 spans" in out.getvalue()
+        assert "deleted 0 payload refs, 2 blobs" in out.getvalue()
+
+    def test_dry_run_counts_without_deleting(self, filesystem_payloads: StoredKeys) -> None:
+        ingest_llm_trace(4, "old prompt", "old answer")
+        ingest_llm_trace(1, "young prompt", "young answer")
+        before = filesystem_payloads()
+
+        result = retention.expire_payloads(days=3, dry_run=True)
+
+        assert (result.refs_deleted, result.blobs_deleted, result.dry_run) == (2, 2, True)
+        assert filesystem_payloads() == before
+        assert SpanPayloadRef.objects.count() == 4
+
+    def test_a_recently_referenced_blob_without_refs_is_kept(self, filesystem_payloads: StoredKeys) -> None:
+        uploaded = store_payload(b"uploaded by an SDK, not linked to a span yet", "text/plain")
+
+        result = retention.expire_payloads(days=3)
+
+        assert result.blobs_deleted == 0
+        assert PayloadBlob.objects.filter(sha256=uploaded.sha256).exists()
+        assert filesystem_payloads() == {storage_key(uploaded.sha256)}
+
+
+@pytest.mark.django_db
+def test_a_trace_whose_payloads_expired_still_opens(filesystem_payloads: StoredKeys, engineer: User) -> None:
+    trace_id = ingest_llm_trace(4, "what is the weather in Oslo", "rainy, as always")
+    llm = Span.objects.get(trace_id=trace_id, name="chat gpt-4o")
+    input_ref = llm.attributes["tracefoundry.payload.input_ref"]
+    client = Client()
+    client.login(username=engineer.username, password=PASSWORD)
+
+    retention.expire_payloads(days=3)
+
+    assert client.get(f"/api/traces/{trace_id}").status_code == 200
+    spans = client.get(f"/api/traces/{trace_id}/spans")
+    assert spans.status_code == 200
+    assert {item["name"] for item in spans.json()["items"]} == {"invoke_agent", "chat gpt-4o"}
+    detail = client.get(f"/api/spans/{llm.span_id}")
+    assert detail.status_code == 200
+    # The span keeps the ref attributes (the marker of an expired payload); the refs and the content are gone.
+    assert detail.json()["attributes"]["tracefoundry.payload.input_ref"] == input_ref
+    assert "tracefoundry.payload.output_ref" in detail.json()["attributes"]
+    assert not SpanPayloadRef.objects.filter(span=llm).exists()
+    assert client.get(f"/api/payloads/{input_ref}").status_code == 404
+    refs = {item["role"]: item for item in detail.json()["payload_refs"]}
+    assert refs["input"]["ref"] == input_ref
+    assert (refs["input"]["status"], refs["output"]["status"]) == ("expired", "expired")
+    assert refs["input"]["size_bytes"] == len("what is the weather in Oslo")
