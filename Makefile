@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-WEB_WORKERS ?= 2
+WEB_WORKERS ?= 3
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracefoundry
 TEST_ENV := SECRET_KEY=test-only-secret-key DEBUG=0
 # Extra pytest arguments, e.g. PYTEST_ARGS='-m browser' (CI splits the suites this way).
@@ -15,7 +15,7 @@ CHROMIUM := /usr/bin/chromium
 SDK_TS_INSTALLED := sdk/typescript/node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite test-postgres lint bench demo-load export-trace up down
+.PHONY: help install run test test-sqlite test-postgres lint openapi bench demo-load export-trace up down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ lint: install frontend-lint sdk-typescript-lint ## ruff and mypy (and eslint + t
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(TEST_ENV) $(VENV)/bin/mypy .
+
+openapi: install ## Regenerate the committed OpenAPI schema (frontend/openapi.yaml)
+	$(TEST_ENV) $(PY) manage.py spectacular --validate --fail-on-warn --file frontend/openapi.yaml
 
 bench: install ## Ingest and query benchmark on Postgres (prints spans/s, memory, p50/p95)
 	$(TEST_ENV) $(PY) scripts/bench.py --database-url $(TEST_DATABASE_URL)_bench

@@ -1,13 +1,18 @@
-"""Fixtures shared by every app's tests: users in each role, an ingest key, an OTLP span builder."""
+"""Fixtures shared by every app's tests: users in each role, an ingest key, payload storage on S3."""
 
-from collections.abc import Callable
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 from django.contrib.auth.models import Group, User
 
 from accounts.models import IngestKey
 from accounts.roles import Role
+from traces.tests.servers import free_port, wait_until_serving
 
 PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 (test personas only)
 
@@ -64,3 +69,45 @@ def payload_dir(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     # Payload blobs written by any test (ingest moves prompts to the payload store) go to a temporary folder.
     settings.PAYLOAD_DIR = tmp_path_factory.mktemp("payloads")
     return settings.PAYLOAD_DIR
+
+
+# --- a real S3-compatible server (moto's standalone server) for payload storage on S3 ---------------------
+
+_S3_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """URL of a moto S3 server on a free 127.0.0.1 port, stopped when the session ends."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_client(moto_endpoint: str) -> Any:
+    return boto3.client("s3", endpoint_url=moto_endpoint, **_S3_CREDENTIALS)
+
+
+@pytest.fixture
+def s3_bucket(settings: Any, moto_endpoint: str, s3_client: Any) -> str:
+    """PAYLOAD_STORAGE=s3 against a fresh bucket on the moto server."""
+    bucket = f"tf-payloads-{uuid.uuid4().hex[:12]}"
+    s3_client.create_bucket(Bucket=bucket)
+    settings.PAYLOAD_STORAGE = "s3"
+    settings.AWS_STORAGE_BUCKET_NAME = bucket
+    settings.AWS_S3_ENDPOINT_URL = moto_endpoint
+    settings.AWS_ACCESS_KEY_ID = _S3_CREDENTIALS["aws_access_key_id"]
+    settings.AWS_SECRET_ACCESS_KEY = _S3_CREDENTIALS["aws_secret_access_key"]
+    settings.AWS_S3_REGION_NAME = _S3_CREDENTIALS["region_name"]
+    return bucket

@@ -52,9 +52,7 @@ def rerun(spans: Sequence[OtlpSpan], payloads: Mapping[str, bytes]) -> RerunResu
         )
     recording = _recording(payloads[sha])
     if recording is None:
-        return RerunResult(
-            Check(_NAME, False, f"the recording payload sha256:{sha} is not a demo-agent recording")
-        )
+        return RerunResult(Check(_NAME, False, f"the recording payload sha256:{sha} is not a demo-agent recording"))
     if current_client() is not None:
         return _skipped("the TraceFoundry SDK is configured in this process: a re-run would export its spans")
     recorded_structure = demo_structure(
@@ -67,9 +65,7 @@ def rerun(spans: Sequence[OtlpSpan], payloads: Mapping[str, bytes]) -> RerunResu
         }
         for s in spans
     )
-    differences = _replay(
-        recording, recorded_structure, recording_span.start_unix_nano, recording["scenario"]
-    )
+    differences = _replay(recording, recorded_structure, recording_span.start_unix_nano, recording["scenario"])
     if differences:
         # A `mix` run records the scenario its seed chose; replaying `mix` itself may be the faithful re-run.
         mix_differences = _replay(recording, recorded_structure, recording_span.start_unix_nano, "mix")
@@ -84,9 +80,7 @@ def rerun(spans: Sequence[OtlpSpan], payloads: Mapping[str, bytes]) -> RerunResu
     return RerunResult(Check(_NAME, not differences, summary, tuple(differences)), tuple(differences))
 
 
-def _replay(
-    recording: dict[str, Any], recorded_structure: list[str], start_ns: int, scenario: str
-) -> list[str]:
+def _replay(recording: dict[str, Any], recorded_structure: list[str], start_ns: int, scenario: str) -> list[str]:
     try:
         replay = run_agent(
             scenario, recording["seed"], tools=RecordedTools.from_recording(recording), start_ns=start_ns
@@ -120,8 +114,7 @@ def _structure_differences(recorded: list[str], replayed: list[str]) -> list[str
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag in ("replace", "delete"):
             differences += [
-                f"recorded span #{i + 1} {recorded[i].strip()!r} (depth {_depth(recorded[i])}) "
-                "is not in the re-run"
+                f"recorded span #{i + 1} {recorded[i].strip()!r} (depth {_depth(recorded[i])}) is not in the re-run"
                 for i in range(i1, i2)
             ]
         if tag in ("replace", "insert"):

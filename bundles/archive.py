@@ -54,8 +54,7 @@ def read_archive(upload: IO[bytes], size_bytes: int, limits: ArchiveLimits) -> d
     """Every file of an untrusted bundle zip by name, or BundleRefused before more than the limits is read."""
     if size_bytes > limits.max_upload_bytes:
         raise BundleRefused(
-            f"upload is {size_bytes} bytes, over the limit of {limits.max_upload_bytes} bytes "
-            "(BUNDLE_MAX_UPLOAD_BYTES)"
+            f"upload is {size_bytes} bytes, over the limit of {limits.max_upload_bytes} bytes (BUNDLE_MAX_UPLOAD_BYTES)"
         )
     try:
         archive = zipfile.ZipFile(upload)
@@ -80,9 +79,7 @@ def read_archive(upload: IO[bytes], size_bytes: int, limits: ArchiveLimits) -> d
 
 def _check_entries(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
     if len(infos) > limits.max_files:
-        raise BundleRefused(
-            f"bundle has {len(infos)} files, over the limit of {limits.max_files} (BUNDLE_MAX_FILES)"
-        )
+        raise BundleRefused(f"bundle has {len(infos)} files, over the limit of {limits.max_files} (BUNDLE_MAX_FILES)")
     seen: set[str] = set()
     declared_total = 0
     for info in infos:
@@ -157,7 +154,6 @@ def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -
     data = b"".join(chunks)
     if len(data) != info.file_size:
         raise BundleRefused(
-            f"{info.filename!r} declares {info.file_size} bytes but holds {len(data)} "
-            "(corrupted or forged zip)"
+            f"{info.filename!r} declares {info.file_size} bytes but holds {len(data)} (corrupted or forged zip)"
         )
     return data

@@ -40,9 +40,7 @@ def dry_replay_stored(trace_id: str, tolerance_ns: int = DEFAULT_TOLERANCE_NS) -
     return ReplayReport(trace_id, "stored", len(spans), tuple(checks), rerun.differences)
 
 
-def dry_replay_bundle(
-    upload: IO[bytes], size_bytes: int, tolerance_ns: int = DEFAULT_TOLERANCE_NS
-) -> ReplayReport:
+def dry_replay_bundle(upload: IO[bytes], size_bytes: int, tolerance_ns: int = DEFAULT_TOLERANCE_NS) -> ReplayReport:
     """The dry-replay report of a bundle file (BundleRefused if it is not a readable bundle at all)."""
     contents = inspect_bundle(read_archive(upload, size_bytes, configured_limits()))
     manifest = contents.manifest
@@ -102,8 +100,7 @@ def _refs_check(refs: dict[str, str], available: set[str], source: str) -> Check
     return Check(
         "payload_refs",
         not missing,
-        f"{len(refs)} ref(s) to {distinct} payload(s): {len(refs) - len(missing)} resolved, "
-        f"{len(missing)} unresolved",
+        f"{len(refs)} ref(s) to {distinct} payload(s): {len(refs) - len(missing)} resolved, {len(missing)} unresolved",
         tuple(missing),
     )
 

@@ -32,9 +32,7 @@ def export_trace(trace_id: str, *, include_payloads: bool, redaction: str) -> Ex
     if include_payloads and mode != RedactionMode.STRICT:
         exported = payload_access.export_payloads(spans, mode)
         spans = exported.spans
-        payload_files = {
-            bundle_format.payload_path(p.sha256): (p.content, p.content_type) for p in exported.payloads
-        }
+        payload_files = {bundle_format.payload_path(p.sha256): (p.content, p.content_type) for p in exported.payloads}
     include_payloads = include_payloads and mode != RedactionMode.STRICT
     spans_bytes = bundle_format.spans_json_bytes(spans)
     exported_at = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -116,8 +116,7 @@ def encode_spans_json(spans: Iterable[OtlpSpan]) -> dict[str, JsonValue]:
         scope["spans"].append(_span_json(span))
     return {
         "resourceSpans": [
-            {**resource["message"], "scopeSpans": list(resource["scopes"].values())}
-            for resource in resources.values()
+            {**resource["message"], "scopeSpans": list(resource["scopes"].values())} for resource in resources.values()
         ]
     }
 
@@ -195,10 +194,7 @@ def _span_json(span: OtlpSpan) -> dict[str, JsonValue]:
 def _key_values(attributes: Mapping[str, JsonValue]) -> list[dict[str, JsonValue]]:
     # Keys sorted at every level: Postgres jsonb does not keep key order, so this is what makes exports of the
     # same spans identical whichever database they were read from.
-    return [
-        {"key": key, "value": python_to_any_value(_sorted_deep(attributes[key]))}
-        for key in sorted(attributes)
-    ]
+    return [{"key": key, "value": python_to_any_value(_sorted_deep(attributes[key]))} for key in sorted(attributes)]
 
 
 def _sorted_deep(value: JsonValue) -> JsonValue:
@@ -249,15 +245,11 @@ def parse_manifest(data: bytes) -> Manifest:
     if not isinstance(document, dict):
         raise ManifestError(f"{MANIFEST_NAME} must be a JSON object")
     if document.get("format") != FORMAT_NAME:
-        raise ManifestError(
-            f"{MANIFEST_NAME}: format must be {FORMAT_NAME!r}, got {document.get('format')!r}"
-        )
+        raise ManifestError(f"{MANIFEST_NAME}: format must be {FORMAT_NAME!r}, got {document.get('format')!r}")
     version = document.get("format_version")
     if type(version) is not int or version not in KNOWN_FORMAT_VERSIONS:
         known = ", ".join(str(v) for v in sorted(KNOWN_FORMAT_VERSIONS))
-        raise ManifestError(
-            f"{MANIFEST_NAME}: unknown format_version {version!r} (this server reads {known})"
-        )
+        raise ManifestError(f"{MANIFEST_NAME}: unknown format_version {version!r} (this server reads {known})")
     trace_id = document.get("trace_id")
     if not isinstance(trace_id, str) or not _TRACE_ID.match(trace_id):
         raise ManifestError(f"{MANIFEST_NAME}: trace_id must be 32 lowercase hex characters")
@@ -295,9 +287,7 @@ def _parse_files(files: JsonValue) -> tuple[FileEntry, ...]:
             raise ManifestError(f"{MANIFEST_NAME}: files[{path!r}] must be an object")
         sha256, size = entry.get("sha256"), entry.get("size_bytes")
         if not isinstance(sha256, str) or not _SHA256.match(sha256):
-            raise ManifestError(
-                f"{MANIFEST_NAME}: files[{path!r}].sha256 must be 64 lowercase hex characters"
-            )
+            raise ManifestError(f"{MANIFEST_NAME}: files[{path!r}].sha256 must be 64 lowercase hex characters")
         if type(size) is not int or size < 0:
             raise ManifestError(f"{MANIFEST_NAME}: files[{path!r}].size_bytes must be a non-negative integer")
         content_type = entry.get("content_type", "")

@@ -113,9 +113,7 @@ def rename_span_refs(span: OtlpSpan, renamed: dict[str, Renamed]) -> OtlpSpan:
     )
 
 
-def _renamed_attributes(
-    attributes: dict[str, JsonValue], renamed: dict[str, Renamed]
-) -> dict[str, JsonValue]:
+def _renamed_attributes(attributes: dict[str, JsonValue], renamed: dict[str, Renamed]) -> dict[str, JsonValue]:
     result = dict(attributes)
     for key, sha in bundle_format.payload_refs_of(attributes).items():
         if sha in renamed:
@@ -144,9 +142,7 @@ def payload_problems(payloads: Iterable[BundlePayload]) -> list[str]:
             problems.append(f"payloads/{payload.sha256}: not UTF-8 text")
             continue
         if payload.content_type == JSON_CONTENT_TYPE and serialise(text)[1] != JSON_CONTENT_TYPE:
-            problems.append(
-                f"payloads/{payload.sha256}: declared application/json but is not a JSON document"
-            )
+            problems.append(f"payloads/{payload.sha256}: declared application/json but is not a JSON document")
     return problems
 
 

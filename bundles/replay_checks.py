@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 from traces.otlp import OtlpSpan
 from traces.semconv import service_of
 
-DEFAULT_TOLERANCE_NS = (
-    1_000_000  # 1 ms: timestamps taken by different threads of one process may disagree a little
-)
+DEFAULT_TOLERANCE_NS = 1_000_000  # 1 ms: timestamps taken by different threads of one process may disagree a little
 _MAX_LISTED = 50
 
 
@@ -143,13 +141,9 @@ def timing_checks(tree: SpanTree, tolerance_ns: int = DEFAULT_TOLERANCE_NS) -> t
                 skew_counts[pair] += 1
                 continue
             if early > tolerance_ns:
-                inside.append(
-                    f"span {child_id} ({child.name!r}) starts {_ms(early)} before its parent {parent_id}"
-                )
+                inside.append(f"span {child_id} ({child.name!r}) starts {_ms(early)} before its parent {parent_id}")
             if late > tolerance_ns:
-                inside.append(
-                    f"span {child_id} ({child.name!r}) ends {_ms(late)} after its parent {parent_id}"
-                )
+                inside.append(f"span {child_id} ({child.name!r}) ends {_ms(late)} after its parent {parent_id}")
     for span_id, span in tree.spans.items():
         for event in span.events:
             time = int(event.get("time_unix_nano", 0))
@@ -187,13 +181,9 @@ def structure_differences(recorded: Sequence[OtlpSpan], replayed: Sequence[OtlpS
         if tag == "equal":
             continue
         if tag in ("replace", "delete"):
-            differences += [
-                f"recorded span #{i + 1} {_describe(left[i])} is not in the re-run" for i in range(i1, i2)
-            ]
+            differences += [f"recorded span #{i + 1} {_describe(left[i])} is not in the re-run" for i in range(i1, i2)]
         if tag in ("replace", "insert"):
-            differences += [
-                f"re-run span #{j + 1} {_describe(right[j])} was not recorded" for j in range(j1, j2)
-            ]
+            differences += [f"re-run span #{j + 1} {_describe(right[j])} was not recorded" for j in range(j1, j2)]
     return differences
 
 

@@ -82,9 +82,7 @@ def _file_problems(manifest: bundle_format.Manifest, files: dict[str, bytes]) ->
                 Problem(_kind(path), f"{path}: sha256 {actual} does not match the manifest's {entry.sha256}")
             )
         elif len(data) != entry.size_bytes:
-            problems.append(
-                Problem(_kind(path), f"{path}: {len(data)} bytes, the manifest says {entry.size_bytes}")
-            )
+            problems.append(Problem(_kind(path), f"{path}: {len(data)} bytes, the manifest says {entry.size_bytes}"))
     return problems
 
 
@@ -95,9 +93,7 @@ def _payloads(
     payloads: dict[str, BundlePayload] = {}
     paths = sorted(path for path in files if bundle_format.is_payload_path(path))
     if paths and not manifest.payloads_included:
-        problems.append(
-            Problem("payload", "the manifest says payloads are not included, yet the bundle has some")
-        )
+        problems.append(Problem("payload", "the manifest says payloads are not included, yet the bundle has some"))
     if paths and manifest.redaction == "strict":
         problems.append(Problem("payload", "a strict bundle must not carry payloads"))
     for path in paths:
@@ -119,9 +115,7 @@ def _spans(
     spans: list[otlp.OtlpSpan] = []
     for item in otlp.iter_spans(request):
         if isinstance(item, otlp.RejectedSpan):
-            problems.append(
-                Problem("spans", f"span {item.span_id or '(empty)'} cannot be stored: {item.reason}")
-            )
+            problems.append(Problem("spans", f"span {item.span_id or '(empty)'} cannot be stored: {item.reason}"))
         else:
             spans.append(item)
     foreign = sorted({span.trace_id for span in spans} - {manifest.trace_id})

@@ -17,9 +17,7 @@ class PayloadsConfig(AppConfig):
                 f"REDACTION_MODE={settings.REDACTION_MODE!r} is not one of {', '.join(RedactionMode)}"
             )
         if settings.PAYLOAD_STORAGE not in ("filesystem", "s3"):
-            raise ImproperlyConfigured(
-                f"PAYLOAD_STORAGE={settings.PAYLOAD_STORAGE!r} must be filesystem or s3"
-            )
+            raise ImproperlyConfigured(f"PAYLOAD_STORAGE={settings.PAYLOAD_STORAGE!r} must be filesystem or s3")
         if settings.PAYLOAD_STORAGE == "s3" and not settings.AWS_STORAGE_BUCKET_NAME:
             raise ImproperlyConfigured("PAYLOAD_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME")
         try:

@@ -91,9 +91,7 @@ class SpanCapture:
             if kind == "payload":
                 rule: PayloadAttributeRule = detail
                 if rule.flattened:
-                    sources.setdefault(rule.role, {}).setdefault(rule.glob, {})[key[len(rule.prefix) :]] = (
-                        value
-                    )
+                    sources.setdefault(rule.role, {}).setdefault(rule.glob, {})[key[len(rule.prefix) :]] = value
                 else:
                     role = key[len(rule.prefix) :] if rule.role == SUFFIX_ROLE else rule.role
                     sources.setdefault(role, {})[key] = value
@@ -258,9 +256,7 @@ def _is_json_document(text: str) -> bool:
 
 
 def _is_ref(value: str) -> bool:
-    return (
-        len(value) == 71 and value.startswith("sha256:") and all(c in "0123456789abcdef" for c in value[7:])
-    )
+    return len(value) == 71 and value.startswith("sha256:") and all(c in "0123456789abcdef" for c in value[7:])
 
 
 def _unflatten(entries: dict[str, Any]) -> Any:

@@ -108,10 +108,7 @@ class PayloadBatch:
             row.last_referenced_at = now
         PayloadBlob.objects.bulk_create(self._new_rows, ignore_conflicts=True, batch_size=1000)
         stored = self._known | {row.sha256 for row in self._new_rows}
-        wanted = {
-            key: [ref for ref in self._refs[key] + self._declared[key] if ref[2] in stored]
-            for key in self._refs
-        }
+        wanted = {key: [ref for ref in self._refs[key] + self._declared[key] if ref[2] in stored] for key in self._refs}
         wanted = {key: refs for key, refs in wanted.items() if refs}
         if not wanted:
             return
@@ -119,9 +116,9 @@ class PayloadBatch:
         span_ids = {span_id for _, span_id in wanted}
         span_pks = {
             (trace_id, span_id): pk
-            for pk, trace_id, span_id in Span.objects.filter(
-                trace_id__in=trace_ids, span_id__in=span_ids
-            ).values_list("pk", "trace_id", "span_id")
+            for pk, trace_id, span_id in Span.objects.filter(trace_id__in=trace_ids, span_id__in=span_ids).values_list(
+                "pk", "trace_id", "span_id"
+            )
         }
         rows = [
             SpanPayloadRef(span_id=span_pks[key], blob_id=sha, role=role, attribute=attribute)
@@ -148,9 +145,7 @@ def store_payload(body: bytes, content_type: str, mode: RedactionMode | str | No
     redactor = redactor_for(mode)
     redacted_text = redactor.text(text)
     content, detected_type = serialise(redacted_text)
-    if content_type == JSON_CONTENT_TYPE and (
-        detected_type != JSON_CONTENT_TYPE or not _parses(redacted_text)
-    ):
+    if content_type == JSON_CONTENT_TYPE and (detected_type != JSON_CONTENT_TYPE or not _parses(redacted_text)):
         raise PayloadRejected("Content-Type is application/json but the body is not a JSON array or object")
     payload = CapturedPayload(
         role="upload",

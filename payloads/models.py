@@ -50,9 +50,7 @@ class PayloadBlob(models.Model):
 
 class SpanPayloadRef(models.Model):
     span = models.ForeignKey("traces.Span", on_delete=models.CASCADE, related_name="payload_refs")
-    blob = models.ForeignKey(
-        PayloadBlob, on_delete=models.PROTECT, related_name="span_refs", db_column="sha256"
-    )
+    blob = models.ForeignKey(PayloadBlob, on_delete=models.PROTECT, related_name="span_refs", db_column="sha256")
     role = models.CharField(max_length=64)
     # The span attribute (or flattened key glob, or "events") the content came from.
     attribute = models.CharField(max_length=255)

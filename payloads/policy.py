@@ -113,13 +113,8 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     version = reader.scalar(top["version"], "version")
     if version != "1":
         raise reader.error(top["version"], f"unsupported version {version!r} (this server reads version 1)")
-    allowed = [
-        reader.glob(node, "allowed_attributes entry")
-        for node in reader.sequence(top.get("allowed_attributes"))
-    ]
-    attribute_rules = [
-        reader.payload_attribute(node) for node in reader.sequence(top.get("payload_attributes"))
-    ]
+    allowed = [reader.glob(node, "allowed_attributes entry") for node in reader.sequence(top.get("allowed_attributes"))]
+    attribute_rules = [reader.payload_attribute(node) for node in reader.sequence(top.get("payload_attributes"))]
     event_rules = [reader.payload_event(node) for node in reader.sequence(top.get("payload_events"))]
     patterns = [reader.pattern(node) for node in reader.sequence(top.get("patterns"))]
     names = [pattern.name for pattern in patterns]
@@ -205,9 +200,7 @@ class _Reader:
         return name
 
     def payload_attribute(self, node: yaml.Node) -> PayloadAttributeRule:
-        fields = self.mapping(
-            node, "a payload_attributes entry", required={"key", "role"}, optional={"flattened"}
-        )
+        fields = self.mapping(node, "a payload_attributes entry", required={"key", "role"}, optional={"flattened"})
         glob = self.glob(fields["key"], "key")
         flattened = self.boolean(fields.get("flattened"), "flattened")
         role_text = self.scalar(fields["role"], "role")
@@ -217,23 +210,16 @@ class _Reader:
         if needs_prefix and (not glob.endswith(".*") or any(c in prefix for c in "*?[")):
             raise self.error(
                 fields["key"],
-                f"key {glob!r} must be a literal prefix ending in '.*' "
-                "for flattened keys and {suffix} roles",
+                f"key {glob!r} must be a literal prefix ending in '.*' for flattened keys and {{suffix}} roles",
             )
-        return PayloadAttributeRule(
-            glob=glob, role=role, flattened=flattened, prefix=prefix if needs_prefix else ""
-        )
+        return PayloadAttributeRule(glob=glob, role=role, flattened=flattened, prefix=prefix if needs_prefix else "")
 
     def payload_event(self, node: yaml.Node) -> PayloadEventRule:
-        fields = self.mapping(
-            node, "a payload_events entry", required={"event", "role", "content_attributes"}
-        )
+        fields = self.mapping(node, "a payload_events entry", required={"event", "role", "content_attributes"})
         glob = self.glob(fields["event"], "event")
         keys = [self.glob(item, "content attribute") for item in self.sequence(fields["content_attributes"])]
         if not keys:
-            raise self.error(
-                fields["content_attributes"], "content_attributes must name at least one attribute"
-            )
+            raise self.error(fields["content_attributes"], "content_attributes must name at least one attribute")
         return PayloadEventRule(
             glob=glob,
             role=self.name(fields["role"], "role"),
@@ -248,9 +234,7 @@ class _Reader:
         name = self.name(fields["name"], "pattern name")
         pattern_class = self.scalar(fields["class"], "class")
         if pattern_class not in PATTERN_CLASSES:
-            raise self.error(
-                fields["class"], f"class {pattern_class!r} must be one of {', '.join(PATTERN_CLASSES)}"
-            )
+            raise self.error(fields["class"], f"class {pattern_class!r} must be one of {', '.join(PATTERN_CLASSES)}")
         source = self.scalar(fields["regex"], "regex")
         try:
             regex = re.compile(source)

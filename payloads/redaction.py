@@ -73,9 +73,7 @@ class Redactor:
         self.mode = mode
         masked = _MASKED_CLASSES[mode]
         self._steps: tuple[tuple[tuple[str, ...], Callable[[str], str]], ...] = tuple(
-            (pattern.hints, _substitution(pattern))
-            for pattern in policy.patterns
-            if pattern.pattern_class in masked
+            (pattern.hints, _substitution(pattern)) for pattern in policy.patterns if pattern.pattern_class in masked
         )
         self.drops_unlisted = mode == RedactionMode.STRICT
         self._allowed: dict[str, bool] = {}
@@ -142,9 +140,7 @@ class Redactor:
             kept[self.text(key)] = self.value(value)
         return kept, dropped
 
-    def nested(
-        self, items: list[dict[str, Any]], text_fields: tuple[str, ...]
-    ) -> tuple[list[dict[str, Any]], int]:
+    def nested(self, items: list[dict[str, Any]], text_fields: tuple[str, ...]) -> tuple[list[dict[str, Any]], int]:
         """Events or links: their `attributes` like span attributes, the named text fields masked."""
         if not items or (not self._steps and not self.drops_unlisted):
             return items, 0
@@ -177,9 +173,7 @@ def redact_span_parts(parts: SpanParts, redactor: Redactor) -> SpanParts:
         attributes = {**attributes}
         previous = attributes.get(DROPPED_ATTRIBUTES_KEY)
         already = previous if isinstance(previous, int) and not isinstance(previous, bool) else 0
-        attributes[DROPPED_ATTRIBUTES_KEY] = (
-            already + dropped + resource_dropped + events_dropped + links_dropped
-        )
+        attributes[DROPPED_ATTRIBUTES_KEY] = already + dropped + resource_dropped + events_dropped + links_dropped
     return SpanParts(
         name=redactor.text(parts.name),
         status_message=redactor.text(parts.status_message),

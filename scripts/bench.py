@@ -76,9 +76,7 @@ def agent_trace(rng: random.Random, start_ns: int, payload_bytes: int) -> list[S
             ]
         )
         if payload_bytes:
-            prompt = "Summarise the customer's ticket and plan the next tool call. " * (
-                payload_bytes // 62 + 1
-            )
+            prompt = "Summarise the customer's ticket and plan the next tool call. " * (payload_bytes // 62 + 1)
             llm.attributes.extend(
                 [
                     kv(
@@ -116,9 +114,7 @@ def agent_trace(rng: random.Random, start_ns: int, payload_bytes: int) -> list[S
             )
             if rng.random() < 0.1:
                 event = tool_span.events.add(name="tracefoundry.retry", time_unix_nano=clock + 1000)
-                event.attributes.extend(
-                    [kv("tracefoundry.retry.attempt", 1), kv("tracefoundry.retry.reason", "503")]
-                )
+                event.attributes.extend([kv("tracefoundry.retry.attempt", 1), kv("tracefoundry.retry.reason", "503")])
             if rng.random() < 0.03:
                 tool_span.attributes.append(kv("error.type", "TimeoutError"))
                 tool_span.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR, message="tool timed out"))
@@ -219,19 +215,15 @@ def percentiles(samples: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tracefoundry_bench"),
     )
     parser.add_argument("--spans", type=int, default=1_000_000, help="spans to ingest (default 1,000,000)")
     parser.add_argument("--posters", type=int, default=4, help="concurrent posting clients")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument(
-        "--payload-bytes", type=int, default=0, help="prompt and completion size per LLM span"
-    )
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (as `make run`)")
+    parser.add_argument("--payload-bytes", type=int, default=0, help="prompt and completion size per LLM span")
     parser.add_argument("--queries", type=int, default=40, help="requests per query benchmark")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -257,6 +249,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracefoundry_site.settings")
     django.setup()
     from django.contrib.auth.models import Group, User
+    from django.db import connection
     from rest_framework.authtoken.models import Token
 
     from accounts.models import IngestKey
@@ -321,10 +314,11 @@ def main() -> None:
             f"\ningest: {stored:,} spans stored in {elapsed:.1f} s = {stored / elapsed:,.0f} spans/s "
             f"({args.posters} posters, {args.workers} gunicorn workers, {failures} failed requests)"
         )
-        print(
-            f"server peak memory: {peak_rss_mib(server.pid):,.0f} MiB (sum of gunicorn processes' peak RSS)"
-        )
+        print(f"server peak memory: {peak_rss_mib(server.pid):,.0f} MiB (sum of gunicorn processes' peak RSS)")
 
+        # Fresh planner statistics, as autovacuum would have gathered them on a server that ran for a while.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
         api = requests.Session()
         api.headers["Authorization"] = f"Token {api_token}"
         trace_ids = list(Trace.objects.order_by("?").values_list("trace_id", flat=True)[: args.queries])
@@ -350,8 +344,7 @@ def main() -> None:
             samples = timed(partial(api.get, f"{base}/api/traces", params=params, timeout=60), args.queries)
             print(f"  {label:55s} {percentiles(samples)}")
         span_samples = [
-            timed(partial(api.get, f"{base}/api/traces/{trace_id}/spans", timeout=60), 1)[0]
-            for trace_id in trace_ids
+            timed(partial(api.get, f"{base}/api/traces/{trace_id}/spans", timeout=60), 1)[0] for trace_id in trace_ids
         ]
         print(f"  {'/api/traces/{id}/spans':55s} {percentiles(span_samples)}")
     finally:

@@ -158,11 +158,7 @@ def bench_capture(spans: int, payload_bytes: int) -> None:
     from payloads.redaction import RedactionMode, redactor_for
     from traces import otlp
 
-    decoded = [
-        s
-        for s in otlp.iter_spans(payload_heavy_request(spans, payload_bytes))
-        if isinstance(s, otlp.OtlpSpan)
-    ]
+    decoded = [s for s in otlp.iter_spans(payload_heavy_request(spans, payload_bytes)) if isinstance(s, otlp.OtlpSpan)]
     for mode in RedactionMode:
         capture = span_capture(redactor_for(mode))
         capture.capture(decoded[0])  # warm the per-key caches
@@ -214,9 +210,7 @@ def _ensure_postgres_database(database_url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spans", type=int, default=5000)
     parser.add_argument("--payload-bytes", type=int, default=2048)
     parser.add_argument("--batch", type=int, default=500, help="spans per OTLP request for --database-url")

@@ -175,11 +175,20 @@ CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 # Django's cache holds login-throttle counters, which every web worker must see: Redis with REDIS_URL, else
 # files under VAR_DIR/cache (shared by the gunicorn workers of one host; use Redis with several hosts).
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="tracefoundry")}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="tracefoundry"),
+        }
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                          "LOCATION": str(VAR_DIR / "cache")}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, str] = {}
 if not REDIS_URL:
     _broker_dir = VAR_DIR / "celery-broker"

@@ -94,9 +94,7 @@ def span_row(span: otlp.OtlpSpan, prices: PriceTable, environment: str | None = 
     )
 
 
-def write_spans(
-    spans: list[SpanRow], trace_ids: list[str], source: str, payloads: PayloadBatch | None = None
-) -> None:
+def write_spans(spans: list[SpanRow], trace_ids: list[str], source: str, payloads: PayloadBatch | None = None) -> None:
     if payloads is not None:
         payloads.store_blobs()  # content-addressed, so storing before the transaction is idempotent
     with transaction.atomic():
@@ -263,11 +261,7 @@ def _search_words_of_batch(spans: list[SpanRow]) -> dict[str, set[str]]:
     for span in spans:
         bucket = words[span["trace_id"]]
         bucket.update(
-            w
-            for w in (
-                span[k] for k in ("trace_id", "name", "model", "tool_name", "service", "status_message")
-            )
-            if w
+            w for w in (span[k] for k in ("trace_id", "name", "model", "tool_name", "service", "status_message")) if w
         )
         for value in span["attributes"].values():
             if isinstance(value, str) and value:
@@ -285,9 +279,7 @@ def _rejection_message(rejections: list[otlp.RejectedSpan]) -> str:
     if not rejections:
         return ""
     reasons = Counter(r.reason for r in rejections)
-    described = "; ".join(
-        f"{count} span(s): {reason}" for reason, count in reasons.most_common(_MAX_REJECTION_REASONS)
-    )
+    described = "; ".join(f"{count} span(s): {reason}" for reason, count in reasons.most_common(_MAX_REJECTION_REASONS))
     example = rejections[0]
     return (
         f"{len(rejections)} span(s) rejected: {described} "

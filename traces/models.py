@@ -76,9 +76,7 @@ class Trace(models.Model):
             models.Index(fields=["status", "start_unix_nano"], name="traces_status_idx"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(trace_id__regex=r"^[0-9a-f]{32}$"), name="traces_trace_id_hex"
-            ),
+            models.CheckConstraint(condition=models.Q(trace_id__regex=r"^[0-9a-f]{32}$"), name="traces_trace_id_hex"),
         ]
 
     def __str__(self) -> str:

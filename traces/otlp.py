@@ -78,9 +78,7 @@ def decode_json(body: bytes) -> ExportTraceServiceRequest:
     if not isinstance(document, dict):
         raise OtlpDecodeError("body must be a JSON object with resourceSpans")
     for span in _json_spans(document):
-        _hex_ids_to_base64(
-            span, ("traceId", "trace_id", "spanId", "span_id", "parentSpanId", "parent_span_id")
-        )
+        _hex_ids_to_base64(span, ("traceId", "trace_id", "spanId", "span_id", "parentSpanId", "parent_span_id"))
         for link in span.get("links") or []:
             if isinstance(link, dict):
                 _hex_ids_to_base64(link, ("traceId", "trace_id", "spanId", "span_id"))
@@ -225,9 +223,7 @@ def any_value_to_python(value: AnyValue) -> JsonValue:
         return getattr(value, kind)
     if kind == "double_value":
         number = value.double_value
-        return (
-            number if math.isfinite(number) else str(number).replace("inf", "Infinity").replace("nan", "NaN")
-        )
+        return number if math.isfinite(number) else str(number).replace("inf", "Infinity").replace("nan", "NaN")
     if kind == "array_value":
         return [any_value_to_python(item) for item in value.array_value.values]
     if kind == "kvlist_value":

@@ -68,9 +68,7 @@ def decompress(body: bytes, content_encoding: str, limit: int) -> bytes:
             return _read_bounded(reader, limit, "decompressed body")
     except (OSError, EOFError, zlib.error, zstandard.ZstdError) as exc:
         raise BadBody(f"body is not valid {encoding}: {exc}") from exc
-    raise UnsupportedEncoding(
-        f"Content-Encoding {content_encoding!r} is not supported (use gzip, zstd or none)"
-    )
+    raise UnsupportedEncoding(f"Content-Encoding {content_encoding!r} is not supported (use gzip, zstd or none)")
 
 
 class _Readable(Protocol):
@@ -97,9 +95,7 @@ def success_response(encoding: str, rejected_spans: int = 0, error_message: str 
     return HttpResponse(body, status=200, content_type=encoding)
 
 
-def error_response(
-    status: int, message: str, encoding: str = PROTOBUF, retry_after: int | None = None
-) -> HttpResponse:
+def error_response(status: int, message: str, encoding: str = PROTOBUF, retry_after: int | None = None) -> HttpResponse:
     rpc_status = Status(code=_RPC_CODES.get(status, 2), message=message)
     if encoding == JSON:
         body = json.dumps({"code": rpc_status.code, "message": message}).encode()

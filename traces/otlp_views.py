@@ -34,8 +34,7 @@ def receive_traces(request: HttpRequest) -> HttpResponse:
     if encoding is None:
         return otlp_transport.error_response(
             415,
-            f"unsupported Content-Type {request.content_type!r}: use application/x-protobuf or "
-            "application/json",
+            f"unsupported Content-Type {request.content_type!r}: use application/x-protobuf or application/json",
         )
     try:
         raw = otlp_transport.read_body(request, settings.OTLP_MAX_BODY_BYTES)

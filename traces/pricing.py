@@ -39,9 +39,7 @@ class PriceTable:
         price = self.price_of(model) if model else None
         if price is None:
             return Decimal(0)
-        return (
-            input_tokens * price.input_per_million + output_tokens * price.output_per_million
-        ) / _PER_MILLION
+        return (input_tokens * price.input_per_million + output_tokens * price.output_per_million) / _PER_MILLION
 
 
 def load_price_table(path: Path) -> PriceTable:

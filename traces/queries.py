@@ -116,9 +116,7 @@ def list_traces(filters: TraceFilters, sort: str, limit: int, cursor: str | None
     order = [f"-{column}", "-trace_id"] if descending else [column, "trace_id"]
     rows = list(traces.order_by(*order).defer("search_text")[: limit + 1])
     next_cursor = (
-        _encode_cursor(getattr(rows[limit - 1], column), rows[limit - 1].trace_id)
-        if len(rows) > limit
-        else None
+        _encode_cursor(getattr(rows[limit - 1], column), rows[limit - 1].trace_id) if len(rows) > limit else None
     )
     return TracePage(items=rows[:limit], next_cursor=next_cursor)
 
@@ -153,9 +151,7 @@ def _filtered(traces: QuerySet[Trace], f: TraceFilters) -> QuerySet[Trace]:
     if f.model:
         traces = traces.filter(Exists(Span.objects.filter(trace_id=OuterRef("pk"), model=f.model)))
     if f.tool:
-        traces = traces.filter(
-            Exists(Span.objects.filter(trace_id=OuterRef("pk"), tool_name__icontains=f.tool))
-        )
+        traces = traces.filter(Exists(Span.objects.filter(trace_id=OuterRef("pk"), tool_name__icontains=f.tool)))
     return traces
 
 
@@ -181,11 +177,7 @@ def get_trace(trace_id: str) -> Trace:
 def trace_detail(trace_id: str) -> TraceDetail:
     trace = get_trace(trace_id)
     spans = Span.objects.filter(trace_id=trace_id)
-    root = (
-        spans.filter(span_id=trace.root_span_id).only(*SPAN_LIST_COLUMNS).first()
-        if trace.root_span_id
-        else None
-    )
+    root = spans.filter(span_id=trace.root_span_id).only(*SPAN_LIST_COLUMNS).first() if trace.root_span_id else None
     services = list(
         spans.values("service")
         .annotate(span_count=Count("id"), error_count=Count("id", filter=Q(status_code=StatusCode.ERROR)))
@@ -228,14 +220,10 @@ def span_tree(trace_id: str) -> list[SpanNode]:
             continue
         visited.add(span.span_id)
         nodes.append(SpanNode(span=span, depth=depth, is_orphan=bool(span.parent_span_id) and depth == 0))
-        stack.extend(
-            (child, depth + 1) for child in sorted(children[span.span_id], key=order_key, reverse=True)
-        )
+        stack.extend((child, depth + 1) for child in sorted(children[span.span_id], key=order_key, reverse=True))
     # Spans caught in a parent cycle are unreachable from any root: list them at the root level.
     nodes.extend(
-        SpanNode(span=s, depth=0, is_orphan=True)
-        for s in sorted(spans, key=order_key)
-        if s.span_id not in visited
+        SpanNode(span=s, depth=0, is_orphan=True) for s in sorted(spans, key=order_key) if s.span_id not in visited
     )
     return nodes
 

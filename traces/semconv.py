@@ -97,9 +97,7 @@ def map_span(
     status_message: str,
 ) -> SpanSemantics:
     oi_kind = str(attributes.get("openinference.span.kind", "")).upper()
-    operation = _first_str(attributes, ("gen_ai.operation.name",)) or _OPENINFERENCE_OPERATIONS.get(
-        oi_kind, ""
-    )
+    operation = _first_str(attributes, ("gen_ai.operation.name",)) or _OPENINFERENCE_OPERATIONS.get(oi_kind, "")
     model = _first_str(attributes, _MODEL_KEYS)
     tool_name = _first_str(attributes, _TOOL_KEYS)
     if not tool_name and operation == "execute_tool":
@@ -163,9 +161,7 @@ def _retry_count(attributes: Attributes, events: list[dict[str, Any]]) -> int:
     return max(from_events, stated) + resent
 
 
-def _is_timeout(
-    attributes: Attributes, events: list[dict[str, Any]], status_code: int, status_message: str
-) -> bool:
+def _is_timeout(attributes: Attributes, events: list[dict[str, Any]], status_code: int, status_message: str) -> bool:
     if attributes.get("tracefoundry.timeout") is True:
         return True
     if _TIMEOUT_TEXT.search(str(attributes.get("error.type", ""))):

@@ -10,17 +10,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from conftest import PASSWORD
+from tracefoundry_site.tests.chromium import launch_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 NEW_PASSWORD = "viewer-Pass-for-tests-7"
 PAYLOAD_URL = "/api/payloads/sha256:" + "ab" * 32
 
@@ -30,7 +21,7 @@ def browser() -> Iterator[Browser]:
     # No ORM call may run while Playwright is started: its event loop gives the test a context of its own, in
     # which Django would open (and never close) a second database connection.
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 

@@ -64,9 +64,7 @@ class ExportTraceView(APIView):
 
     @extend_schema(
         request=ExportRequestSerializer,
-        responses={
-            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The bundle zip")
-        },
+        responses={(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The bundle zip")},
     )
     def post(self, request: Request, trace_id: str) -> HttpResponse:
         options = ExportRequestSerializer(data=request.data)
@@ -134,7 +132,5 @@ class DryReplayBundleView(APIView):
 def _tolerance_ns(request: Request) -> int:
     params = DryReplayRequestSerializer(data=request.data)
     if not params.is_valid():
-        raise _bad_request(
-            "tolerance_ms must be a number of milliseconds between 0 and 3600000", "tolerance_ms"
-        )
+        raise _bad_request("tolerance_ms must be a number of milliseconds between 0 and 3600000", "tolerance_ms")
     return int(params.validated_data["tolerance_ms"] * 1_000_000)

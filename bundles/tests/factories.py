@@ -15,9 +15,7 @@ from traces.tests.factories import SpanSpec, export_request
 
 
 def otlp_spans(specs: list[SpanSpec], **resource: Any) -> list[otlp.OtlpSpan]:
-    return [
-        span for span in otlp.iter_spans(export_request(specs, **resource)) if isinstance(span, otlp.OtlpSpan)
-    ]
+    return [span for span in otlp.iter_spans(export_request(specs, **resource)) if isinstance(span, otlp.OtlpSpan)]
 
 
 def store_trace(specs: list[SpanSpec], **resource: Any) -> str:

@@ -100,9 +100,7 @@ def test_export_options_a_role_may_use(
     manifest = manifest_of(response.content)
     assert manifest["redaction"] == redaction
     assert manifest["payloads_included"] is include_payloads
-    assert len([path for path in files_of(response.content) if path.startswith("payloads/")]) == (
-        2 * include_payloads
-    )
+    assert len([path for path in files_of(response.content) if path.startswith("payloads/")]) == (2 * include_payloads)
 
 
 @pytest.mark.parametrize(
@@ -247,9 +245,7 @@ REFUSALS = [
         "unexpected file in bundle: 'evil.py'",
     ),
     (
-        lambda b: raw_zip(
-            [("manifest.json", files_of(b)["manifest.json"]), ("spans.otlp.json", b" " * 30_000_000)]
-        ),
+        lambda b: raw_zip([("manifest.json", files_of(b)["manifest.json"]), ("spans.otlp.json", b" " * 30_000_000)]),
         r"compressed \d+:1, past the limit of 200:1",
     ),
     (lambda b: b"PK\x03\x04 not a zip", "upload is not a zip file"),
@@ -308,12 +304,8 @@ def test_an_upload_without_the_bundle_field_is_400(engineer: User) -> None:
 # --- dry replay ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("role", "status"), [("viewer", 403), ("outsider", 403), ("engineer", 200), ("admin", 200)]
-)
-def test_dry_replay_is_for_engineers_and_admins(
-    request: pytest.FixtureRequest, role: str, status: int
-) -> None:
+@pytest.mark.parametrize(("role", "status"), [("viewer", 403), ("outsider", 403), ("engineer", 200), ("admin", 200)])
+def test_dry_replay_is_for_engineers_and_admins(request: pytest.FixtureRequest, role: str, status: int) -> None:
     trace_id = _stored_trace()
 
     stored = _client(_user(request, role)).post(f"/api/traces/{trace_id}/dry-replay", {}, format="json")
@@ -329,11 +321,7 @@ def test_dry_replay_is_for_engineers_and_admins(
 def test_dry_replay_reports_over_the_api(engineer: User) -> None:
     trace_id = _stored_trace()
 
-    report = (
-        _client(engineer)
-        .post(f"/api/traces/{trace_id}/dry-replay", {"tolerance_ms": 2}, format="json")
-        .json()
-    )
+    report = _client(engineer).post(f"/api/traces/{trace_id}/dry-replay", {"tolerance_ms": 2}, format="json").json()
 
     assert report["ok"] is True
     assert report["trace_id"] == trace_id
@@ -358,7 +346,5 @@ def test_zip_entries_must_be_regular_files(engineer: User, bundle: bytes) -> Non
     response = _upload(_client(engineer), bad)
 
     assert response.status_code == 400
-    assert (
-        response.json()["detail"] == "bundle entry 'README.md' is a symlink; only regular files are allowed"
-    )
+    assert response.json()["detail"] == "bundle entry 'README.md' is a symlink; only regular files are allowed"
     assert _stored_counts() == (0, 0, 0, 0, 0)

@@ -24,9 +24,7 @@ RECORDING_REF = "tracefoundry.payload.recording_ref"
 @pytest.fixture
 def demo_trace(live_server, ingest_key: str) -> str:
     """One run of the demo agent sent to a live server over OTLP/HTTP, with its payloads."""
-    summary = send_demo_traces(
-        traces=1, seed="bundles", scenario="happy", url=live_server.url, ingest_key=ingest_key
-    )
+    summary = send_demo_traces(traces=1, seed="bundles", scenario="happy", url=live_server.url, ingest_key=ingest_key)
     assert summary.spans_failed == 0
     return summary.trace_ids[0]
 
@@ -127,9 +125,7 @@ def test_a_changed_tool_recording_is_reported_as_a_divergence(demo_trace: str) -
 
 def test_a_corrupted_stored_blob_is_reported(demo_trace: str) -> None:
     blob = (
-        PayloadBlob.objects.filter(span_refs__span__trace_id=demo_trace, compression="zstd")
-        .order_by("sha256")
-        .first()
+        PayloadBlob.objects.filter(span_refs__span__trace_id=demo_trace, compression="zstd").order_by("sha256").first()
     )
     assert blob is not None
     path = Path(django_settings.PAYLOAD_DIR) / storage_key(blob.sha256)
@@ -153,6 +149,5 @@ def test_a_ref_without_a_stored_blob_is_unresolved(demo_trace: str) -> None:
     refs = _check(report, "payload_refs")
     assert not refs.ok
     assert refs.findings == (
-        f"span {span.span_id} tracefoundry.payload.extra_ref: sha256:{'9' * 64} "
-        "not found in the payload store",
+        f"span {span.span_id} tracefoundry.payload.extra_ref: sha256:{'9' * 64} not found in the payload store",
     )

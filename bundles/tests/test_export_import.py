@@ -89,9 +89,7 @@ def test_payload_files_are_named_by_their_hash_and_listed_in_the_manifest() -> N
     assert len(payloads) == 3
     assert all(bundle_format.sha256_hex(files[path]) == path.removeprefix("payloads/") for path in payloads)
     assert set(manifest["files"]) == set(files) - {"manifest.json"}
-    assert all(
-        bundle_format.sha256_hex(files[path]) == entry["sha256"] for path, entry in manifest["files"].items()
-    )
+    assert all(bundle_format.sha256_hex(files[path]) == entry["sha256"] for path, entry in manifest["files"].items())
     assert EMAIL.encode() in b"".join(files[path] for path in payloads)
 
 
@@ -122,9 +120,7 @@ def test_git_commit_falls_back_to_the_setting_outside_a_checkout(settings, tmp_p
     settings.BASE_DIR = tmp_path
     settings.GIT_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
-    manifest = manifest_of(
-        export_trace(_trace_with_payloads(), include_payloads=False, redaction="strict").content
-    )
+    manifest = manifest_of(export_trace(_trace_with_payloads(), include_payloads=False, redaction="strict").content)
 
     assert manifest["git_commit"] == "0123456789abcdef0123456789abcdef01234567"
 
@@ -216,16 +212,8 @@ def _everything_stored() -> tuple[list[Any], ...]:
     return (
         list(Trace.objects.values()),
         list(Span.objects.order_by("trace_id", "span_id").values()),
-        list(
-            PayloadBlob.objects.order_by("sha256").values(
-                "sha256", "size_bytes", "content_type", "storage_key"
-            )
-        ),
-        list(
-            SpanPayloadRef.objects.order_by("span_id", "role").values(
-                "span_id", "blob_id", "role", "attribute"
-            )
-        ),
+        list(PayloadBlob.objects.order_by("sha256").values("sha256", "size_bytes", "content_type", "storage_key")),
+        list(SpanPayloadRef.objects.order_by("span_id", "role").values("span_id", "blob_id", "role", "attribute")),
     )
 
 

@@ -130,9 +130,7 @@ def test_protobuf_parses_the_encoding_after_id_conversion() -> None:
 def test_encoding_is_independent_of_key_order() -> None:
     spans = otlp_spans([SpanSpec(TRACE, ROOT, "root", attributes={"b": {"y": 1, "x": 2}, "a": 1})])
     reordered = [
-        otlp.OtlpSpan(
-            **{**{f: getattr(s, f) for f in s.__slots__}, "attributes": {"a": 1, "b": {"x": 2, "y": 1}}}
-        )
+        otlp.OtlpSpan(**{**{f: getattr(s, f) for f in s.__slots__}, "attributes": {"a": 1, "b": {"x": 2, "y": 1}}})
         for s in spans
     ]
 

@@ -3,6 +3,7 @@
 import logging
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.authentication import IngestKeyAuthentication
 from accounts.permissions import CanReadPayloadContent, HasIngestKey
 from payloads import queries
+from payloads.api.serializers import PayloadContentSerializer, StoredPayloadSerializer
 from payloads.capture import JSON_CONTENT_TYPE
 from payloads.hashing import parse_ref
 from payloads.ingest import PayloadRejected, store_payload
@@ -29,6 +31,11 @@ class PayloadUploadView(APIView):
     # The body is the content itself; it is read raw, never parsed by DRF.
     parser_classes: list = []
 
+    @extend_schema(
+        request={"application/json": {}, "text/plain": {}},
+        responses={201: StoredPayloadSerializer},
+        description="Upload one payload (ingest key as `Authorization: Bearer <key>`); the server redacts it.",
+    )
     def post(self, request: Request) -> Response:
         media_type = (request.content_type or "").split(";")[0].strip().lower()
         charset = (request._request.content_params or {}).get("charset", "utf-8").lower()
@@ -47,9 +54,7 @@ class PayloadUploadView(APIView):
         except otlp_transport.BadBody as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            stored = store_payload(
-                body, JSON_CONTENT_TYPE if media_type == "application/json" else media_type
-            )
+            stored = store_payload(body, JSON_CONTENT_TYPE if media_type == "application/json" else media_type)
         except PayloadRejected as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(
@@ -68,6 +73,7 @@ class PayloadUploadView(APIView):
 class PayloadContentView(APIView):
     permission_classes = [CanReadPayloadContent]
 
+    @extend_schema(responses=PayloadContentSerializer)
     def get(self, request: Request, ref: str) -> Response:
         try:
             sha256 = parse_ref(ref)

@@ -89,12 +89,8 @@ def planted_request() -> ExportTraceServiceRequest:
             "app.note": ALL_TEXT,
             "app.nested": {"list": ["fine", ALL_TEXT], "inner": {"deep": ALL_TEXT}},
             "exception.message": ALL_TEXT,
-            "gen_ai.input.messages": json.dumps(
-                [{"role": "user", "parts": [{"type": "text", "content": ALL_TEXT}]}]
-            ),
-            "gen_ai.output.messages": json.dumps(
-                [{"role": "assistant", "parts": [{"type": "text", "content": "ok"}]}]
-            ),
+            "gen_ai.input.messages": json.dumps([{"role": "user", "parts": [{"type": "text", "content": ALL_TEXT}]}]),
+            "gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": "ok"}]}]),
             "llm.input_messages.0.message.role": "user",
             "llm.input_messages.0.message.content": ALL_TEXT,
             "llm.input_messages.1.message.role": "assistant",
@@ -108,9 +104,7 @@ def planted_request() -> ExportTraceServiceRequest:
     _attributes(user_event.attributes, {"content": ALL_TEXT, "gen_ai.system": "openai"})
     exception_event = llm.events.add()
     exception_event.name, exception_event.time_unix_nano = "exception", 1_700_000_000_200_000_000
-    _attributes(
-        exception_event.attributes, {"exception.type": "ProviderError", "exception.message": ALL_TEXT}
-    )
+    _attributes(exception_event.attributes, {"exception.type": "ProviderError", "exception.message": ALL_TEXT})
     link = llm.links.add()
     link.trace_id, link.span_id = (
         bytes.fromhex("0af7651916cd43dd8448eb211c80319c"),

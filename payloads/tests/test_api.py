@@ -16,9 +16,7 @@ REDACTED = CONTENT.replace(SECRET, "[REDACTED:openai_api_key]")
 
 
 def _upload(client: Client, key: str, body: str = CONTENT, content_type: str = "application/json"):
-    return client.post(
-        "/api/payloads", body, content_type=content_type, headers={"Authorization": f"Bearer {key}"}
-    )
+    return client.post("/api/payloads", body, content_type=content_type, headers={"Authorization": f"Bearer {key}"})
 
 
 @pytest.mark.django_db
@@ -89,9 +87,7 @@ def test_engineer_reads_the_redacted_content(client: Client, ingest_key: str, en
 
 
 @pytest.mark.django_db
-def test_viewer_and_outsider_get_403_without_content(
-    client: Client, ingest_key: str, viewer, outsider
-) -> None:
+def test_viewer_and_outsider_get_403_without_content(client: Client, ingest_key: str, viewer, outsider) -> None:
     ref = _upload(client, ingest_key).json()["ref"]
 
     client.force_login(viewer)
@@ -119,14 +115,10 @@ def test_unknown_and_malformed_refs(client: Client, admin_user) -> None:
 
 
 @pytest.mark.django_db
-def test_corrupted_blob_gets_500_with_a_clear_message_and_no_content(
-    client: Client, ingest_key: str, engineer
-) -> None:
+def test_corrupted_blob_gets_500_with_a_clear_message_and_no_content(client: Client, ingest_key: str, engineer) -> None:
     ref = _upload(client, ingest_key).json()["ref"]
     sha = ref.removeprefix("sha256:")
-    (settings.PAYLOAD_DIR / storage.storage_key(sha)).write_bytes(
-        REDACTED.replace("please", "pleasE").encode()
-    )
+    (settings.PAYLOAD_DIR / storage.storage_key(sha)).write_bytes(REDACTED.replace("please", "pleasE").encode())
     client.force_login(engineer)
 
     response = client.get(f"/api/payloads/{ref}")

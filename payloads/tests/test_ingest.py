@@ -64,9 +64,7 @@ def test_flattened_messages_become_one_payload_and_the_span_keeps_a_ref() -> Non
     ]
     assert len(json.loads(content.content)) == 25
     assert content.content_type == "application/json"
-    assert list(SpanPayloadRef.objects.values_list("role", "attribute")) == [
-        ("input_messages", "llm.input_messages.*")
-    ]
+    assert list(SpanPayloadRef.objects.values_list("role", "attribute")) == [("input_messages", "llm.input_messages.*")]
 
 
 @pytest.mark.django_db

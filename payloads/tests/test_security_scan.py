@@ -75,9 +75,7 @@ def test_credentials_are_stored_nowhere(
     settings.REDACTION_MODE = mode
     _ingest(client, otlp_headers, encoding)
     client.force_login(engineer)
-    everywhere = "\n".join(
-        [_database_dump(), _blobs_dump(), _payload_answers(client), everything_logged.text]
-    )
+    everywhere = "\n".join([_database_dump(), _blobs_dump(), _payload_answers(client), everything_logged.text])
 
     assert Span.objects.filter(trace_id=TRACE_ID).count() == 2
     assert SpanPayloadRef.objects.filter(span__trace_id=TRACE_ID).count() == 7
@@ -94,9 +92,7 @@ def test_strict_also_removes_personal_data_and_unlisted_attributes(
     settings.REDACTION_MODE = "strict"
     _ingest(client, otlp_headers, encoding)
     client.force_login(engineer)
-    everywhere = "\n".join(
-        [_database_dump(), _blobs_dump(), _payload_answers(client), everything_logged.text]
-    )
+    everywhere = "\n".join([_database_dump(), _blobs_dump(), _payload_answers(client), everything_logged.text])
     llm = Span.objects.get(trace_id=TRACE_ID, name__startswith="chat")
 
     assert [needle for needle in PERSONAL_NEEDLES if needle in everywhere] == []
@@ -119,9 +115,7 @@ def test_standard_keeps_personal_data(encoding: str, settings, client: Client, o
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_off_stores_everything_so_the_scan_can_see_it(
-    encoding: str, settings, client: Client, otlp_headers
-) -> None:
+def test_off_stores_everything_so_the_scan_can_see_it(encoding: str, settings, client: Client, otlp_headers) -> None:
     settings.REDACTION_MODE = "off"
     _ingest(client, otlp_headers, encoding)
     database, blobs = _database_dump(), _blobs_dump()

@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conftest import PASSWORD
+from tracefoundry_site.tests.chromium import launch_chromium
 from tracefoundry_site.tests.explorer_seed import BIG_TRACE, SEEDED, big_trace_request, demo_requests
 from traces.ingest import ingest_request
 from traces.models import Span, Trace
@@ -23,16 +24,6 @@ from traces.models import Span, Trace
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "explorer"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +35,7 @@ def browser() -> Iterator[Browser]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            chromium = launch_chromium(playwright)
             yield chromium
             chromium.close()
 

@@ -93,20 +93,34 @@ class TraceListSerializer(serializers.Serializer):
     next_cursor = serializers.CharField(allow_null=True)
 
 
-class SpanItemSerializer(serializers.ModelSerializer):
-    """A span as listed in a trace's tree. Expects a SpanNode (span, depth, orphan flag) or a Span."""
+class PayloadRefSerializer(serializers.Serializer):
+    ref = serializers.CharField()
+    role = serializers.CharField()
+    attribute = serializers.CharField()
+    size_bytes = serializers.IntegerField(allow_null=True)
+    content_type = serializers.CharField(allow_null=True)
+    sha256 = serializers.CharField()
+    status = serializers.ChoiceField(choices=["stored", "expired", "missing"])
 
-    start_time = serializers.SerializerMethodField()
+
+class SpanItemSerializer(serializers.ModelSerializer):
+    """A span as listed in a trace's tree, from a SpanNode (span, depth, orphan flag) or a Span.
+
+    The fields are declared for the OpenAPI schema; `to_representation` builds the dict directly, because a
+    10,000-span tree through DRF's per-field machinery takes seconds.
+    """
+
+    depth = serializers.IntegerField()
+    is_orphan = serializers.BooleanField()
+    start_time = serializers.CharField()
     start_unix_nano = serializers.CharField()
     end_unix_nano = serializers.CharField()
-    duration_ms = serializers.SerializerMethodField()
-    offset_ms = serializers.SerializerMethodField()
-    status_code = serializers.SerializerMethodField()
+    offset_ms = serializers.FloatField()
+    duration_ms = serializers.FloatField()
+    status_code = serializers.ChoiceField(choices=list(_STATUS_NAMES.values()))
     cost_usd = serializers.DecimalField(max_digits=20, decimal_places=10)
-    event_count = serializers.SerializerMethodField()
-    depth = serializers.SerializerMethodField()
-    is_orphan = serializers.SerializerMethodField()
-    payload_refs = serializers.SerializerMethodField()
+    event_count = serializers.IntegerField()
+    payload_refs = PayloadRefSerializer(many=True)
 
     class Meta:
         model = Span
@@ -141,46 +155,48 @@ class SpanItemSerializer(serializers.ModelSerializer):
             "payload_refs",
         ]
 
-    def to_representation(self, instance: Any) -> Any:
+    def to_representation(self, instance: Any) -> dict[str, Any]:
         node = instance if isinstance(instance, SpanNode) else SpanNode(instance, 0, False)
-        self._node = node
-        return super().to_representation(node.span)
-
-    def get_start_time(self, span: Span) -> str:
-        return iso_from_unix_nano(span.start_unix_nano)
-
-    def get_duration_ms(self, span: Span) -> float:
-        return ms_from_ns(span.duration_ns)
-
-    def get_offset_ms(self, span: Span) -> float:
+        span = node.span
         trace_start = self.context.get("trace_start_unix_nano", span.start_unix_nano)
-        return ms_from_ns(span.start_unix_nano - trace_start)
-
-    def get_status_code(self, span: Span) -> str:
-        return _STATUS_NAMES.get(span.status_code, "unset")
-
-    def get_event_count(self, span: Span) -> int:
-        return len(span.events)
-
-    def get_depth(self, span: Span) -> int:
-        return self._node.depth
-
-    def get_is_orphan(self, span: Span) -> bool:
-        return self._node.is_orphan
-
-    def get_payload_refs(self, span: Span) -> list[dict[str, Any]]:
-        """Refs (role, size, hash, content type) from the view's one bulk query, keyed by span pk."""
-        return list(self.context.get("payload_refs", {}).get(span.pk, []))
+        return {
+            "trace_id": span.trace_id,
+            "span_id": span.span_id,
+            "parent_span_id": span.parent_span_id,
+            "depth": node.depth,
+            "is_orphan": node.is_orphan,
+            "name": span.name,
+            "kind": span.kind,
+            "category": span.category,
+            "service": span.service,
+            "start_time": iso_from_unix_nano(span.start_unix_nano),
+            "start_unix_nano": str(span.start_unix_nano),
+            "end_unix_nano": str(span.end_unix_nano),
+            "offset_ms": ms_from_ns(span.start_unix_nano - trace_start),
+            "duration_ms": ms_from_ns(span.duration_ns),
+            "status_code": _STATUS_NAMES.get(span.status_code, "unset"),
+            "status_message": span.status_message,
+            "operation_name": span.operation_name,
+            "model": span.model,
+            "provider": span.provider,
+            "tool_name": span.tool_name,
+            "input_tokens": span.input_tokens,
+            "output_tokens": span.output_tokens,
+            "total_tokens": span.total_tokens,
+            "cost_usd": f"{span.cost_usd:.10f}",
+            "retry_count": span.retry_count,
+            "is_timeout": span.is_timeout,
+            "event_count": len(span.events),
+            # From the view's one bulk query, keyed by span pk.
+            "payload_refs": list(self.context.get("payload_refs", {}).get(span.pk, [])),
+        }
 
 
 class SpanEventSerializer(serializers.Serializer):
     name = serializers.CharField()
     time_unix_nano = serializers.CharField()
-    time = serializers.SerializerMethodField()
+    time = serializers.CharField()
     attributes = serializers.DictField()
-
-    def get_time(self, event: dict[str, Any]) -> str:
-        return iso_from_unix_nano(int(event["time_unix_nano"]))
 
 
 class SpanDetailSerializer(SpanItemSerializer):
@@ -196,6 +212,23 @@ class SpanDetailSerializer(SpanItemSerializer):
             "scope",
             "trace_state",
         ]
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        span = instance.span if isinstance(instance, SpanNode) else instance
+        return {
+            **super().to_representation(instance),
+            "attributes": span.attributes,
+            "resource_attributes": span.resource_attributes,
+            "events": [_event_item(event) for event in span.events],
+            "links": span.links,
+            "scope": span.scope,
+            "trace_state": span.trace_state,
+        }
+
+
+def _event_item(event: dict[str, Any]) -> dict[str, Any]:
+    nanos = int(event["time_unix_nano"])
+    return {**event, "time_unix_nano": str(nanos), "time": iso_from_unix_nano(nanos)}
 
 
 class ServiceBreakdownSerializer(serializers.Serializer):

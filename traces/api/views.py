@@ -27,9 +27,7 @@ _SPAN_ID = re.compile(r"^[0-9a-fA-F]{16}$")
 
 def _bad_parameter(errors: dict) -> ValidationError:
     parameter, messages = next(iter(errors.items()))
-    return ValidationError(
-        {"detail": f"{parameter}: {' '.join(str(m) for m in messages)}", "parameter": parameter}
-    )
+    return ValidationError({"detail": f"{parameter}: {' '.join(str(m) for m in messages)}", "parameter": parameter})
 
 
 def _trace_id(raw: str) -> str:
@@ -39,7 +37,7 @@ def _trace_id(raw: str) -> str:
 
 
 class TraceListView(APIView):
-    @extend_schema(parameters=[TraceListParamsSerializer], responses=TraceListSerializer)
+    @extend_schema(operation_id="traces_list", parameters=[TraceListParamsSerializer], responses=TraceListSerializer)
     def get(self, request: Request) -> Response:
         params = TraceListParamsSerializer(data=request.query_params)
         if not params.is_valid():
@@ -84,9 +82,7 @@ class TraceSpansView(APIView):
 
 class SpanDetailView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("trace_id", str, description="Needed when the span id is in several traces")
-        ],
+        parameters=[OpenApiParameter("trace_id", str, description="Needed when the span id is in several traces")],
         responses=SpanDetailSerializer,
     )
     def get(self, request: Request, span_id: str) -> Response:

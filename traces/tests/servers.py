@@ -59,21 +59,22 @@ def gunicorn(db_url: str, workers: int = 2, extra_env: dict[str, str] | None = N
     process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_serving(base_url, process)
+        wait_until_serving(base_url + "/accounts/login/", process)
         yield base_url
     finally:
         process.terminate()
         process.wait(timeout=20)
 
 
-def _wait_until_serving(base_url: str, process: subprocess.Popen[bytes]) -> None:
+def wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Wait until `url` answers at all (any status), or fail if the process exits or 30 s pass."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+            raise RuntimeError(f"the server process exited with {process.returncode}")
         try:
-            requests.get(base_url + "/accounts/login/", timeout=2)
+            requests.get(url, timeout=2)
             return
         except requests.RequestException:
             time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start serving within 30 s")
+    raise RuntimeError(f"nothing answered on {url} within 30 s")

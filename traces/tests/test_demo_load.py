@@ -71,9 +71,7 @@ def test_demo_load_stores_every_scenario_once_and_no_planted_secret(live_server,
     assert all(t.timeout_count == 1 and t.status == TraceStatus.ERROR for t in by_scenario["timeout"])
     assert all(t.status == TraceStatus.ERROR for t in by_scenario["llm_error"])
     assert all(t.duration_ns > 8 * 10**9 for t in by_scenario["slow_tool"])
-    assert all(
-        (t.status, t.retry_count, t.timeout_count) == (TraceStatus.OK, 0, 0) for t in by_scenario["happy"]
-    )
+    assert all((t.status, t.retry_count, t.timeout_count) == (TraceStatus.OK, 0, 0) for t in by_scenario["happy"])
     assert all(t.llm_call_count >= 2 and t.tool_call_count >= 1 and t.cost_usd > 0 for t in traces)
 
     # The same runs made again here (spans go nowhere) give the stored trace ids and structures.
@@ -98,11 +96,7 @@ def test_demo_load_stores_every_scenario_once_and_no_planted_secret(live_server,
     assert len(secrets) >= 10
     stored_text = json.dumps(
         [
-            list(
-                Span.objects.values_list(
-                    "name", "status_message", "attributes", "events", "resource_attributes"
-                )
-            ),
+            list(Span.objects.values_list("name", "status_message", "attributes", "events", "resource_attributes")),
             list(Trace.objects.values_list("search_text", "root_span_name")),
         ]
     )

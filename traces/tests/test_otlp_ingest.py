@@ -118,9 +118,7 @@ class TestProtobufIngest:
         assert (trace.root_span_name, trace.span_count, trace.orphan_count) == ("invoke_agent planner", 4, 0)
         assert (trace.input_tokens, trace.retry_count, trace.error_count) == (1010, 1, 1)
 
-    def test_child_before_parent_is_an_orphan_until_the_parent_arrives(
-        self, client: Client, otlp_headers
-    ) -> None:
+    def test_child_before_parent_is_an_orphan_until_the_parent_arrives(self, client: Client, otlp_headers) -> None:
         spans = agent_trace()
         post(client, export_request(spans[1:2]).SerializeToString(), otlp_headers())
         trace = Trace.objects.get(trace_id=spans[0].trace_id)
@@ -130,9 +128,7 @@ class TestProtobufIngest:
         trace.refresh_from_db()
         assert (trace.orphan_count, trace.root_span_id) == (0, spans[0].span_id)
 
-    def test_partial_success_counts_rejected_spans_and_stores_the_rest(
-        self, client: Client, otlp_headers
-    ) -> None:
+    def test_partial_success_counts_rejected_spans_and_stores_the_rest(self, client: Client, otlp_headers) -> None:
         good = agent_trace()
         trace_id = good[0].trace_id
         bad = [
@@ -183,9 +179,7 @@ class TestJsonIngest:
         document = otlp_json(spans)
         span_json = document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
         span_json["startTimeUnixNano"] = int(span_json["startTimeUnixNano"])
-        response = post(
-            client, json.dumps(document).encode(), otlp_headers("application/json; charset=utf-8")
-        )
+        response = post(client, json.dumps(document).encode(), otlp_headers("application/json; charset=utf-8"))
 
         assert response.status_code == 200
         assert Span.objects.get(span_id=spans[0].span_id).start_unix_nano == spans[0].start_ns
@@ -239,11 +233,7 @@ class TestRefusals:
     def test_decompression_bomb(self, client: Client, otlp_headers, settings, encoding: str) -> None:
         settings.OTLP_MAX_DECOMPRESSED_BYTES = 1024 * 1024
         inflated = b"\x00" * (200 * 1024 * 1024)
-        bomb = (
-            gzip.compress(inflated, 9)
-            if encoding == "gzip"
-            else zstandard.ZstdCompressor(19).compress(inflated)
-        )
+        bomb = gzip.compress(inflated, 9) if encoding == "gzip" else zstandard.ZstdCompressor(19).compress(inflated)
         assert len(bomb) < 1024 * 1024
 
         response = post(client, bomb, otlp_headers(**{"Content-Encoding": encoding}))

@@ -45,9 +45,7 @@ def test_chunked_body_without_content_length_is_read_whole(server: str, otlp_hea
 
 def test_chunked_body_over_the_limit_is_413(transactional_db: None, otlp_headers) -> None:
     body = export_request(agent_trace() * 10).SerializeToString()
-    with gunicorn(
-        database_url(connection.settings_dict), extra_env={"OTLP_MAX_BODY_BYTES": "1000"}
-    ) as base_url:
+    with gunicorn(database_url(connection.settings_dict), extra_env={"OTLP_MAX_BODY_BYTES": "1000"}) as base_url:
         response = chunked_post(base_url, body, otlp_headers())
     assert response.status_code == 413
     assert Span.objects.count() == 0
@@ -70,16 +68,12 @@ def test_database_down_is_503_with_retry_after(transactional_db: None, otlp_head
     assert free_port() > 0
 
 
-def test_database_busy_mid_batch_writes_nothing_and_the_retry_succeeds(
-    transactional_db: None, otlp_headers
-) -> None:
+def test_database_busy_mid_batch_writes_nothing_and_the_retry_succeeds(transactional_db: None, otlp_headers) -> None:
     spans = agent_trace()
     body = export_request(spans).SerializeToString()
     settings_dict = connection.settings_dict
     postgres = not settings_dict["ENGINE"].endswith("sqlite3")
-    db_url = database_url(settings_dict) + (
-        "?options=-c%20lock_timeout%3D500" if postgres else "?timeout=0.5"
-    )
+    db_url = database_url(settings_dict) + ("?options=-c%20lock_timeout%3D500" if postgres else "?timeout=0.5")
     locked, release = threading.Event(), threading.Event()
 
     def hold_write_lock() -> None:

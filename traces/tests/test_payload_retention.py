@@ -3,16 +3,13 @@ in batches, blobs nothing references leave storage and table, shared and young p
 whose payloads expired still opens."""
 
 import io
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-import boto3
 import pytest
-import requests
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
@@ -26,7 +23,6 @@ from traces import retention
 from traces.ingest import ingest_request
 from traces.models import Span, Trace
 from traces.tests.factories import SpanSpec, export_request, new_span_id, new_trace_id
-from traces.tests.servers import free_port
 
 DAY_NS = 86_400 * 1_000_000_000
 StoredKeys = Callable[[], set[str]]
@@ -44,50 +40,10 @@ def filesystem_payloads(settings, tmp_path: Path) -> StoredKeys:
     return stored
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            try:
-                requests.get(endpoint, timeout=5)
-                break
-            except requests.RequestException:  # refused, or accepted while the server still starts
-                assert time.monotonic() < deadline, "moto server did not start"
-                time.sleep(0.2)
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @pytest.fixture
-def s3_payloads(settings, moto_endpoint: str) -> StoredKeys:
-    bucket = f"payloads-{new_trace_id()[-12:]}"
-    settings.PAYLOAD_STORAGE = "s3"
-    settings.AWS_STORAGE_BUCKET_NAME = bucket
-    settings.AWS_S3_ENDPOINT_URL = moto_endpoint
-    settings.AWS_ACCESS_KEY_ID = "testing"
-    settings.AWS_SECRET_ACCESS_KEY = "testing"
-    settings.AWS_S3_REGION_NAME = "us-east-1"
-    client = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=bucket)
-
+def s3_payloads(s3_bucket: str, s3_client: Any) -> StoredKeys:
     def stored() -> set[str]:
-        return {item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", [])}
+        return {item["Key"] for item in s3_client.list_objects_v2(Bucket=s3_bucket).get("Contents", [])}
 
     return stored
 
@@ -146,9 +102,7 @@ class TestExpirePayloads:
         only_old = old_keys - young_keys
         assert len(only_old) == 1
         assert stored_keys() == old_keys | young_keys
-        summaries = {
-            t.trace_id: (t.span_count, t.llm_call_count, t.start_unix_nano) for t in Trace.objects.all()
-        }
+        summaries = {t.trace_id: (t.span_count, t.llm_call_count, t.start_unix_nano) for t in Trace.objects.all()}
 
         result = retention.expire_payloads(days=3, batch_size=1)
 
@@ -159,13 +113,11 @@ class TestExpirePayloads:
         assert stored_keys() == young_keys
         assert set(PayloadBlob.objects.values_list("storage_key", flat=True)) == young_keys
         assert Span.objects.filter(trace_id=old).count() == 2
-        assert {
-            t.trace_id: (t.span_count, t.llm_call_count, t.start_unix_nano) for t in Trace.objects.all()
-        } == (summaries)
+        assert {t.trace_id: (t.span_count, t.llm_call_count, t.start_unix_nano) for t in Trace.objects.all()} == (
+            summaries
+        )
 
-    def test_metadata_expiry_then_sweep_removes_blobs_of_deleted_traces(
-        self, stored_keys: StoredKeys
-    ) -> None:
+    def test_metadata_expiry_then_sweep_removes_blobs_of_deleted_traces(self, stored_keys: StoredKeys) -> None:
         expired = ingest_llm_trace(9, "a prompt from last week", "a reply from last week")
         kept = ingest_llm_trace(0.5, "a prompt from today", "a reply from today")
         kept_keys = blob_keys_of(kept)

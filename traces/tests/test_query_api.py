@@ -136,9 +136,7 @@ class TestTraceList:
             ({"min_cost": "-1"}, "min_cost"),
         ],
     )
-    def test_bad_parameters_are_400_naming_the_parameter(
-        self, api: Client, params: dict, parameter: str
-    ) -> None:
+    def test_bad_parameters_are_400_naming_the_parameter(self, api: Client, params: dict, parameter: str) -> None:
         response = api.get("/api/traces", params)
         assert response.status_code == 400
         assert response.json()["parameter"] == parameter
@@ -188,9 +186,7 @@ class TestTraceDetailAndSpans:
     def test_spans_in_tree_order_with_orphans_marked(self, api: Client) -> None:
         spans = agent_trace()
         trace_id = spans[0].trace_id
-        orphan = SpanSpec(
-            trace_id, new_span_id(), "lost child", parent_span_id=new_span_id(), start_ns=NOW_NS + 5
-        )
+        orphan = SpanSpec(trace_id, new_span_id(), "lost child", parent_span_id=new_span_id(), start_ns=NOW_NS + 5)
         grandchild = SpanSpec(
             trace_id,
             new_span_id(),
@@ -278,13 +274,26 @@ def test_openapi_schema_describes_every_endpoint(api: Client) -> None:
 @pytest.mark.django_db
 def test_span_detail_marks_a_declared_ref_without_content_as_missing(api: Client) -> None:
     ref = "sha256:" + "ab" * 32
-    spec = SpanSpec(new_trace_id(), new_span_id(), "tool", attributes={
-        "tracefoundry.payload.tool_result_ref": ref, "tracefoundry.payload.tool_result_size": 42,
-    })
+    spec = SpanSpec(
+        new_trace_id(),
+        new_span_id(),
+        "tool",
+        attributes={
+            "tracefoundry.payload.tool_result_ref": ref,
+            "tracefoundry.payload.tool_result_size": 42,
+        },
+    )
     ingest([spec])
 
     refs = api.get(f"/api/spans/{spec.span_id}").json()["payload_refs"]
-    assert refs == [{
-        "ref": ref, "role": "tool_result", "attribute": "tracefoundry.payload.tool_result_ref", "size_bytes": 42,
-        "content_type": None, "sha256": "ab" * 32, "status": "missing",
-    }]
+    assert refs == [
+        {
+            "ref": ref,
+            "role": "tool_result",
+            "attribute": "tracefoundry.payload.tool_result_ref",
+            "size_bytes": 42,
+            "content_type": None,
+            "sha256": "ab" * 32,
+            "status": "missing",
+        }
+    ]

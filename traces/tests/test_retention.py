@@ -109,18 +109,14 @@ class TestExpireTraceMetadata:
         assert not Trace.objects.filter(trace_id__in=three_days).exists()
         assert Trace.objects.filter(trace_id=one_day).exists()
 
-    def test_a_trace_larger_than_a_batch_is_trimmed_newest_first_with_a_right_summary(
-        self, now_ns: int
-    ) -> None:
+    def test_a_trace_larger_than_a_batch_is_trimmed_newest_first_with_a_right_summary(self, now_ns: int) -> None:
         big = ingest_trace(now_ns - 10 * DAY_NS, span_count=5)
         root_start = Trace.objects.get(trace_id=big).start_unix_nano
 
         first = retention.expire_trace_metadata(days=7, batch_size=3, max_batches=1)
 
         assert (first.traces_deleted, first.spans_deleted) == (0, 3)
-        remaining = list(
-            Span.objects.filter(trace_id=big).order_by("start_unix_nano").values_list("name", flat=True)
-        )
+        remaining = list(Span.objects.filter(trace_id=big).order_by("start_unix_nano").values_list("name", flat=True))
         assert remaining == ["invoke_agent planner", "step 0"]
         trace = Trace.objects.get(trace_id=big)
         assert (trace.span_count, trace.llm_call_count, trace.input_tokens, trace.start_unix_nano) == (
@@ -272,9 +268,7 @@ class TestWorkers:
         assert list(Trace.objects.values_list("trace_id", flat=True)) == [young]
         assert not Span.objects.filter(trace_id=old).exists()
 
-    def test_beat_on_redis_schedules_retention_and_the_worker_runs_it(
-        self, tmp_path: Path, now_ns: int
-    ) -> None:
+    def test_beat_on_redis_schedules_retention_and_the_worker_runs_it(self, tmp_path: Path, now_ns: int) -> None:
         old = ingest_trace(now_ns - 8 * DAY_NS, span_count=2)
         young = ingest_trace(now_ns - 6 * DAY_NS)
         env = {
@@ -285,9 +279,7 @@ class TestWorkers:
         }
         log = tmp_path / "redis-worker-beat.log"
 
-        with celery_process(
-            ["worker", "--beat", "--pool=solo", "--without-mingle", "--without-gossip"], env, log
-        ):
+        with celery_process(["worker", "--beat", "--pool=solo", "--without-mingle", "--without-gossip"], env, log):
             wait_for(lambda: not Trace.objects.filter(trace_id=old).exists(), 90, log)
 
         assert list(Trace.objects.values_list("trace_id", flat=True)) == [young]

@@ -14,16 +14,12 @@ DAY_NS = 86_400 * 1_000_000_000
 
 @pytest.mark.django_db
 class TestRetentionAdminPage:
-    def test_admin_sees_limits_schedule_and_what_is_due(
-        self, client: Client, admin_user: User, settings
-    ) -> None:
+    def test_admin_sees_limits_schedule_and_what_is_due(self, client: Client, admin_user: User, settings) -> None:
         settings.RETENTION_METADATA_DAYS = 5
         settings.RETENTION_PAYLOAD_DAYS = 2
         settings.RETENTION_BATCH_SIZE = 250
         ingest_request(
-            export_request(
-                [SpanSpec(new_trace_id(), new_span_id(), "old run", start_ns=time.time_ns() - 6 * DAY_NS)]
-            )
+            export_request([SpanSpec(new_trace_id(), new_span_id(), "old run", start_ns=time.time_ns() - 6 * DAY_NS)])
         )
         client.force_login(admin_user)
 

@@ -25,9 +25,7 @@ def test_opentelemetry_sdk_export_is_browsable_through_the_api(live_server, inge
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("sdk-test")
 
-    with tracer.start_as_current_span(
-        "invoke_agent weather", attributes={"gen_ai.operation.name": "invoke_agent"}
-    ):
+    with tracer.start_as_current_span("invoke_agent weather", attributes={"gen_ai.operation.name": "invoke_agent"}):
         with tracer.start_as_current_span("chat gpt-4o-mini") as llm:
             llm.set_attributes(
                 {

@@ -13,9 +13,7 @@ from conftest import PASSWORD
 from payloads.redaction import RedactionMode, Redactor, configured_policy
 from traces.models import Span
 
-PROMPT = (
-    "Why does the deploy fail? key sk-proj-" + "Zx9" * 10 + ", mail ops@example.com, card 4242 4242 4242 4242"
-)
+PROMPT = "Why does the deploy fail? key sk-proj-" + "Zx9" * 10 + ", mail ops@example.com, card 4242 4242 4242 4242"
 
 
 def corpus() -> list[str]:
@@ -60,9 +58,7 @@ def test_sdk_spans_and_payloads_reach_a_live_server(live_server, ingest_key, eng
 
     api = requests.Session()
     api.auth = (engineer.username, PASSWORD)
-    [summary] = api.get(f"{live_server.url}/api/traces", params={"service": "sdk-live"}, timeout=10).json()[
-        "items"
-    ]
+    [summary] = api.get(f"{live_server.url}/api/traces", params={"service": "sdk-live"}, timeout=10).json()["items"]
     assert summary["trace_id"] == run.trace_id
     assert (summary["environment"], summary["status"], summary["span_count"]) == ("ci", "error", 3)
     assert (summary["llm_call_count"], summary["tool_call_count"]) == (1, 1)

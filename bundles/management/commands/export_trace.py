@@ -15,24 +15,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("trace_id", help="32 hex characters")
-        parser.add_argument(
-            "-o", "--output", help="where to write the zip (default: trace-<id>-<mode>.tfbundle.zip)"
-        )
-        parser.add_argument(
-            "--payloads", action="store_true", help="include payload contents (not with strict)"
-        )
+        parser.add_argument("-o", "--output", help="where to write the zip (default: trace-<id>-<mode>.tfbundle.zip)")
+        parser.add_argument("--payloads", action="store_true", help="include payload contents (not with strict)")
         parser.add_argument("--redaction", choices=REDACTION_MODES, default="strict", help="default: strict")
 
     def handle(self, *args: Any, **options: Any) -> None:
         trace_id = str(options["trace_id"]).lower()
         if options["payloads"] and options["redaction"] == "strict":
-            raise CommandError(
-                "strict exports carry no payloads: use --redaction standard (or off) with --payloads"
-            )
+            raise CommandError("strict exports carry no payloads: use --redaction standard (or off) with --payloads")
         try:
-            bundle = export_trace(
-                trace_id, include_payloads=options["payloads"], redaction=options["redaction"]
-            )
+            bundle = export_trace(trace_id, include_payloads=options["payloads"], redaction=options["redaction"])
         except Trace.DoesNotExist as exc:
             raise CommandError(f"no such trace: {trace_id}") from exc
         output = Path(options["output"] or bundle.filename)

@@ -43,13 +43,8 @@ def test_otlp_variables_choose_the_endpoint_unless_a_server_url_is_given() -> No
     assert resolve_settings(environ=env).compression == "none"
     env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = "http://collector:4318/custom"
     assert resolve_settings(environ=env).otlp_endpoint == "http://collector:4318/custom"
-    assert (
-        resolve_settings(url="http://tf:8000", environ=env).otlp_endpoint == "http://tf:8000/otlp/v1/traces"
-    )
-    assert (
-        resolve_settings(otlp_endpoint="http://x/v1/traces", environ=env).otlp_endpoint
-        == "http://x/v1/traces"
-    )
+    assert resolve_settings(url="http://tf:8000", environ=env).otlp_endpoint == "http://tf:8000/otlp/v1/traces"
+    assert resolve_settings(otlp_endpoint="http://x/v1/traces", environ=env).otlp_endpoint == "http://x/v1/traces"
     assert resolve_settings(environ={}).otlp_endpoint == "http://127.0.0.1:8000/otlp/v1/traces"
 
 

@@ -23,9 +23,7 @@ def attrs(item: ReadableSpan | Event) -> dict[str, Any]:
 
 OPENAI_KEY = "sk-proj-" + "A1b2C3d4" * 5
 PROMPT = f"Summarise the incident. My key is {OPENAI_KEY}; mail me at jane.doe@example.com"
-REDACTED_PROMPT = (
-    "Summarise the incident. My key is [REDACTED:openai_api_key]; mail me at jane.doe@example.com"
-)
+REDACTED_PROMPT = "Summarise the incident. My key is [REDACTED:openai_api_key]; mail me at jane.doe@example.com"
 
 
 class PayloadServer:
@@ -136,9 +134,7 @@ def test_uploads_carry_the_redacted_bytes_and_the_ingest_key(
     assert tracefoundry.flush(10)
     [span] = exporter.get_finished_spans()
     bodies = {hashlib.sha256(body).hexdigest(): (body, headers) for body, headers in payload_server.received}
-    args_body, args_headers = bodies[
-        attrs(span)["tracefoundry.payload.tool_args_ref"].removeprefix("sha256:")
-    ]
+    args_body, args_headers = bodies[attrs(span)["tracefoundry.payload.tool_args_ref"].removeprefix("sha256:")]
     assert json.loads(args_body) == {"q": REDACTED_PROMPT}
     assert args_headers["Authorization"] == "Bearer tfi_test-key"
     assert args_headers["Content-Type"] == "application/json"
@@ -154,9 +150,7 @@ def test_uploads_carry_the_redacted_bytes_and_the_ingest_key(
 
 def test_failed_uploads_are_retried_in_the_background_and_counted() -> None:
     with PayloadServer(failures=2) as server:
-        uploader = PayloadUploader(
-            f"{server.url}/api/payloads", "k", redaction_mode="standard", initial_backoff_s=0.01
-        )
+        uploader = PayloadUploader(f"{server.url}/api/payloads", "k", redaction_mode="standard", initial_backoff_s=0.01)
         body = b"hello world"
         ref = "sha256:" + hashlib.sha256(body).hexdigest()
         assert uploader.submit(body, "text/plain; charset=utf-8", ref)

@@ -27,9 +27,7 @@ def test_agent_llm_and_tool_spans_carry_genai_attributes_and_roll_up(
 ) -> None:
 
     configured(capture_payloads=False)
-    with tracefoundry.trace_agent_run(
-        "support", run_id="run-1", conversation_id="conv-9", agent_id="a-1"
-    ) as run:
+    with tracefoundry.trace_agent_run("support", run_id="run-1", conversation_id="conv-9", agent_id="a-1") as run:
         with tracefoundry.llm_call("gpt-4o-mini", provider="openai", temperature=0.1, max_tokens=256) as call:
             call.set_response(
                 model="gpt-4o-mini-2024-07-18",

@@ -75,9 +75,7 @@ class Command(BaseCommand):
                 temporary.revoke()
         self._report(summary, url, server)
         if summary.spans_failed:
-            raise CommandError(
-                f"{summary.spans_failed} spans were refused or not delivered (see the log above)"
-            )
+            raise CommandError(f"{summary.spans_failed} spans were refused or not delivered (see the log above)")
 
     def _report(self, summary: LoadSummary, url: str, server: str) -> None:
         scenarios = ", ".join(f"{name} {count}" for name, count in sorted(summary.scenarios.items()))

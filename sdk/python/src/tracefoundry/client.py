@@ -196,9 +196,7 @@ def _otlp_exporter(settings: Settings) -> OTLPSpanExporter:
         compression = Compression(settings.compression)
     except ValueError as exc:
         raise ConfigurationError(f"OTLP compression {settings.compression!r} is not supported") from exc
-    return OTLPSpanExporter(
-        endpoint=settings.otlp_endpoint, headers=settings.headers, compression=compression
-    )
+    return OTLPSpanExporter(endpoint=settings.otlp_endpoint, headers=settings.headers, compression=compression)
 
 
 def _resource(settings: Settings, extra: Mapping[str, Any] | None) -> Resource:
@@ -219,13 +217,9 @@ def _payload_capture(settings: Settings) -> PayloadCapture:
     redactor = build_redactor(settings.redaction_mode, settings.policy_file)
     uploader = None
     if settings.capture_payloads and not settings.payload_dir and settings.ingest_key:
-        uploader = PayloadUploader(
-            settings.payloads_url, settings.ingest_key, redaction_mode=settings.redaction_mode
-        )
+        uploader = PayloadUploader(settings.payloads_url, settings.ingest_key, redaction_mode=settings.redaction_mode)
     elif settings.capture_payloads and not settings.payload_dir:
-        logger.warning(
-            "payload capture is on but there is no ingest key or payload directory: recording hashes only"
-        )
+        logger.warning("payload capture is on but there is no ingest key or payload directory: recording hashes only")
     return PayloadCapture(
         redactor, capture=settings.capture_payloads, uploader=uploader, payload_dir=settings.payload_dir
     )

@@ -58,18 +58,14 @@ def resolve_settings(
     env = os.environ if environ is None else environ
     server_url = (url or env.get("TRACEFOUNDRY_URL") or DEFAULT_URL).rstrip("/")
     key = ingest_key or env.get("TRACEFOUNDRY_INGEST_KEY") or None
-    headers = _parse_headers(
-        env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or env.get("OTEL_EXPORTER_OTLP_HEADERS", "")
-    )
+    headers = _parse_headers(env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or env.get("OTEL_EXPORTER_OTLP_HEADERS", ""))
     if key:
         headers["Authorization"] = f"Bearer {key}"
     mode = (redaction_mode or env.get("TRACEFOUNDRY_REDACTION_MODE") or "standard").strip().lower()
     if mode not in REDACTION_MODES:
         raise ConfigurationError(f"redaction mode {mode!r} is not one of {', '.join(REDACTION_MODES)}")
     compression = (
-        env.get("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION")
-        or env.get("OTEL_EXPORTER_OTLP_COMPRESSION")
-        or "gzip"
+        env.get("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION") or env.get("OTEL_EXPORTER_OTLP_COMPRESSION") or "gzip"
     )
     return Settings(
         service_name=service_name or env.get("OTEL_SERVICE_NAME") or None,
@@ -86,9 +82,7 @@ def resolve_settings(
     )
 
 
-def _otlp_endpoint(
-    explicit: str | None, url_argument: str | None, env: Mapping[str, str], server_url: str
-) -> str:
+def _otlp_endpoint(explicit: str | None, url_argument: str | None, env: Mapping[str, str], server_url: str) -> str:
     if explicit:
         return explicit
     # An explicit server URL beats the generic OTEL_* variables: the caller named this server.

@@ -233,9 +233,7 @@ class LlmCall(SpanScope):
         if cost_usd is not None:
             self.span.set_attribute("tracefoundry.cost.usd", float(cost_usd))
         if run is not None:
-            run.add_counts(
-                input_tokens=input_tokens or 0, output_tokens=output_tokens or 0, cost_usd=cost_usd or 0.0
-            )
+            run.add_counts(input_tokens=input_tokens or 0, output_tokens=output_tokens or 0, cost_usd=cost_usd or 0.0)
 
     def _finish(self) -> None:
         super()._finish()
@@ -507,9 +505,7 @@ def _capture_without_client() -> PayloadCapture:
     return _fallback_capture
 
 
-def _bound_arguments(
-    function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> dict[str, Any]:
+def _bound_arguments(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     try:
         bound = inspect.signature(function).bind(*args, **kwargs)
     except (TypeError, ValueError):

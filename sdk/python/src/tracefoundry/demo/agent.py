@@ -277,9 +277,7 @@ class _Run:
                     f"HTTP 500 from {provider}: upstream model overloaded (request sent with Authorization: "
                     f"Bearer {token})"
                 )
-            input_tokens = sum(len(str(message.get("content", ""))) for message in messages) // 4 + 12 * len(
-                messages
-            )
+            input_tokens = sum(len(str(message.get("content", ""))) for message in messages) // 4 + 12 * len(messages)
             output_tokens = rng.randint(40, 90) if finish == "tool_calls" else rng.randint(60, 260)
             clock.advance_ms(rng.uniform(180, 420) + output_tokens * rng.uniform(6, 18))
             price_in, price_out = PRICES[name]
@@ -303,17 +301,12 @@ class _Run:
         rng = self.rng
         if self.scenario == "retry_storm":
             count = rng.randint(3, 6) if first else rng.randint(0, 2)
-            return [
-                ("HTTP 429: rate limit exceeded", round(0.5 * 2**n + rng.uniform(0, 0.3), 3))
-                for n in range(count)
-            ]
+            return [("HTTP 429: rate limit exceeded", round(0.5 * 2**n + rng.uniform(0, 0.3), 3)) for n in range(count)]
         if self.scenario == "llm_error" and final:
             return [("HTTP 500: upstream model overloaded", round(1.0 * 2**n, 3)) for n in range(2)]
         return []
 
-    def _tool_call(
-        self, name: str, call_id: str, arguments: dict[str, Any], *, slow: bool, timeout: bool
-    ) -> Any:
+    def _tool_call(self, name: str, call_id: str, arguments: dict[str, Any], *, slow: bool, timeout: bool) -> Any:
         rng, clock = self.rng, self.clock
         index = len(self.recording.tool_calls)
         record: dict[str, Any] = {

@@ -108,9 +108,7 @@ def send_demo_traces(
     started = time.monotonic()
     otlp_endpoint, server = endpoints(url, payload_url)
     headers = {"Authorization": f"Bearer {ingest_key}"} if ingest_key else {}
-    exporter = CountingExporter(
-        OTLPSpanExporter(endpoint=otlp_endpoint, headers=headers, compression=Compression.Gzip)
-    )
+    exporter = CountingExporter(OTLPSpanExporter(endpoint=otlp_endpoint, headers=headers, compression=Compression.Gzip))
     client = configure(
         service_name=SERVICE_NAME,
         environment=ENVIRONMENT,

@@ -90,8 +90,7 @@ def _request_costs(rng: random.Random) -> Question:
     requests = rng.choice((120_000, 450_000, 2_000_000))
     return Question(
         "request_costs",
-        f"Compare approaches to {topic}, then estimate the monthly cost of {requests} requests "
-        "at $0.0004 each.",
+        f"Compare approaches to {topic}, then estimate the monthly cost of {requests} requests at $0.0004 each.",
         [
             ("search", lambda outs: {"query": f"{topic} comparison"}),
             ("calculator", lambda outs: {"expression": f"{requests} * 0.0004"}),
