@@ -11,6 +11,7 @@ database afterwards), the server's peak memory (sum of gunicorn processes' peak 
 
 import argparse
 import gzip
+import json
 import os
 import random
 import statistics
@@ -46,6 +47,18 @@ def kv(key: str, value: str | int) -> KeyValue:
     return item
 
 
+_FILLER = "Summarise the customer's ticket, check the order history and plan the next tool call. "
+
+
+def unique_text(rng: random.Random, size: int) -> str:
+    """Prompt-like text of `size` characters, different for every call (so the payload store cannot dedupe)."""
+    return (f"ticket {rng.getrandbits(64):016x}: " + _FILLER * (size // len(_FILLER) + 1))[:size]
+
+
+def messages_json(role: str, text: str) -> str:
+    return json.dumps([{"role": role, "parts": [{"type": "text", "content": text}]}])
+
+
 def agent_trace(rng: random.Random, start_ns: int, payload_bytes: int) -> list[Span]:
     """One agent run: a root agent span, planner LLM calls, tool calls with retries, errors and timeouts."""
     trace_id = rng.randbytes(16)
@@ -76,17 +89,10 @@ def agent_trace(rng: random.Random, start_ns: int, payload_bytes: int) -> list[S
             ]
         )
         if payload_bytes:
-            prompt = "Summarise the customer's ticket and plan the next tool call. " * (payload_bytes // 62 + 1)
             llm.attributes.extend(
                 [
-                    kv(
-                        "gen_ai.input.messages",
-                        f'[{{"role":"user","parts":[{{"type":"text","content":"{prompt[:payload_bytes]}"}}]}}]',
-                    ),
-                    kv(
-                        "gen_ai.output.messages",
-                        f'[{{"role":"assistant","parts":[{{"type":"text","content":"{prompt[:payload_bytes]}"}}]}}]',
-                    ),
+                    kv("gen_ai.input.messages", messages_json("user", unique_text(rng, payload_bytes))),
+                    kv("gen_ai.output.messages", messages_json("assistant", unique_text(rng, payload_bytes))),
                 ]
             )
         if rng.random() < 0.05:

@@ -1,8 +1,9 @@
-"""Write decoded OTLP spans: one bulk upsert per batch and one summary recompute per touched trace.
+"""Write decoded OTLP spans: one insert of the new spans and one summary update per touched trace, per batch.
 
-Concurrency: the touched trace rows are created if missing and locked (in trace-id order, so two batches
-never deadlock) before the spans are written, so concurrent batches of one trace are serialised and the last
-recompute sees every committed span. Re-sent spans are ignored on (trace_id, span_id).
+Concurrency: the touched trace rows are created if missing and locked, in trace-id order (so two batches never
+deadlock), before anything else is read or written. Under those locks a batch reads what is stored of its
+traces, inserts only the spans not stored yet (a re-sent batch changes nothing) and recomputes each summary
+from the stored and the new spans, so concurrent batches of one trace are serialised and none loses counts.
 """
 
 from collections import Counter, defaultdict

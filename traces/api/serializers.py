@@ -46,6 +46,15 @@ class TraceSummarySerializer(serializers.ModelSerializer):
     models = serializers.ListField(source="models_used", child=serializers.CharField())
     tools = serializers.ListField(source="tools_used", child=serializers.CharField())
     cost_usd = serializers.DecimalField(max_digits=20, decimal_places=10)
+    # Declared plainly: model-derived integer fields carry the database's range, which differs between
+    # SQLite and Postgres and would make the committed OpenAPI schema depend on the database.
+    span_count = serializers.IntegerField()
+    error_count = serializers.IntegerField()
+    llm_call_count = serializers.IntegerField()
+    tool_call_count = serializers.IntegerField()
+    retry_count = serializers.IntegerField()
+    timeout_count = serializers.IntegerField()
+    orphan_count = serializers.IntegerField()
 
     class Meta:
         model = Trace
@@ -112,6 +121,8 @@ class SpanItemSerializer(serializers.ModelSerializer):
 
     depth = serializers.IntegerField()
     is_orphan = serializers.BooleanField()
+    kind = serializers.IntegerField()  # plain, like TraceSummarySerializer's counts
+    retry_count = serializers.IntegerField()
     start_time = serializers.CharField()
     start_unix_nano = serializers.CharField()
     end_unix_nano = serializers.CharField()
