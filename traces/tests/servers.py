@@ -32,7 +32,7 @@ def database_url(settings_dict: dict[str, Any]) -> str:
 
 
 @contextmanager
-def gunicorn(db_url: str, workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def gunicorn(db_url: str, workers: int = 2, extra_env: dict[str, str] | None = None, threads: int = 1) -> Iterator[str]:
     """Serve on a free loopback port; yield the base URL; stop the server on exit."""
     port = free_port()
     env = {
@@ -51,6 +51,8 @@ def gunicorn(db_url: str, workers: int = 2, extra_env: dict[str, str] | None = N
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
+        "--threads",
+        str(threads),
         "--timeout",
         "60",
         "--log-level",

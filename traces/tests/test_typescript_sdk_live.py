@@ -11,12 +11,8 @@ this module then checks the rows it left. Needs `npm ci` in sdk/typescript (done
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,42 +26,15 @@ from payloads.models import SpanPayloadRef
 from payloads.policy import load_policy
 from payloads.redaction import RedactionMode, Redactor
 from traces.models import Span, Trace
+from traces.tests.servers import database_url, gunicorn
 
 SDK_DIR = Path(settings.BASE_DIR) / "sdk" / "typescript"
 TOOL_SERVICE = Path(__file__).with_name("python_tool_service.py")
-VENV_BIN = Path(sys.executable).parent
 NODE_TIMEOUT_S = 240
 
 # Committed writes, so the gunicorn process sees the fixtures' rows. The flush that ends each test emits
 # post_migrate, which recreates the role groups for the tests after it.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "gunicorn exited during start-up"
-        try:
-            urllib.request.urlopen(f"{url}/api/me", timeout=2)  # noqa: S310  # our own server on 127.0.0.1
-        except urllib.error.HTTPError:
-            return  # 401/403: the server answers
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("gunicorn did not answer within 30 s")
 
 
 @pytest.fixture(scope="module")
@@ -80,41 +49,13 @@ def sdk_built() -> Path:
 
 @pytest.fixture
 def server_url(transactional_db: None, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
     env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "SECRET_KEY": "test-only-secret-key",
-        "DEBUG": "0",
         "PAYLOAD_STORAGE": "filesystem",
         "PAYLOAD_DIR": str(tmp_path / "payloads"),
         "VAR_DIR": str(tmp_path / "var"),
     }
-    process = subprocess.Popen(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "tracefoundry_site.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--timeout",
-            "60",
-            "--log-level",
-            "warning",
-        ],
-        cwd=settings.BASE_DIR,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
+    with gunicorn(database_url(connection.settings_dict), extra_env=env, threads=4) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 @pytest.fixture
