@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from payloads import storage
 from payloads.hashing import ref_of
@@ -29,13 +30,20 @@ class PayloadContent:
 
 def refs_for_spans(span_pks: list[int]) -> dict[int, list[dict[str, Any]]]:
     """`payload_refs` of each span (by Span primary key), in role order; spans without refs are absent."""
-    refs: dict[int, list[dict[str, Any]]] = {}
     if not span_pks:
-        return refs
-    rows = (
-        SpanPayloadRef.objects.filter(span_id__in=span_pks)
-        .order_by("span_id", "role", "attribute")
-        .values_list("span_id", "role", "attribute", "blob_id", "blob__size_bytes", "blob__content_type")
+        return {}
+    return _refs_by_span(SpanPayloadRef.objects.filter(span_id__in=span_pks))
+
+
+def refs_for_trace(trace_id: str) -> dict[int, list[dict[str, Any]]]:
+    """`payload_refs` of every span of a trace, by Span primary key (one query, no list of span keys)."""
+    return _refs_by_span(SpanPayloadRef.objects.filter(span__trace_id=trace_id))
+
+
+def _refs_by_span(refs_query: QuerySet[SpanPayloadRef]) -> dict[int, list[dict[str, Any]]]:
+    refs: dict[int, list[dict[str, Any]]] = {}
+    rows = refs_query.order_by("span_id", "role", "attribute").values_list(
+        "span_id", "role", "attribute", "blob_id", "blob__size_bytes", "blob__content_type"
     )
     for span_pk, role, attribute, sha256, size_bytes, content_type in rows:
         refs.setdefault(span_pk, []).append(

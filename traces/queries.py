@@ -55,6 +55,37 @@ SPAN_LIST_COLUMNS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ListedSpan:
+    """The columns of SPAN_LIST_COLUMNS, read without building model instances (a 10k-span tree loads
+    several times faster); `pk` stands for `id`, as on a Span."""
+
+    pk: int
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+    kind: int
+    category: str
+    service: str
+    start_unix_nano: int
+    end_unix_nano: int
+    duration_ns: int
+    status_code: int
+    status_message: str
+    operation_name: str
+    model: str
+    provider: str
+    tool_name: str
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cost_usd: Decimal
+    retry_count: int
+    is_timeout: bool
+    events: list[dict[str, Any]]
+
+
 class InvalidCursor(ValueError):
     pass
 
@@ -85,7 +116,7 @@ class TracePage:
 
 @dataclass
 class SpanNode:
-    span: Span
+    span: Span | ListedSpan
     depth: int
     is_orphan: bool
 
@@ -201,10 +232,10 @@ def trace_detail(trace_id: str) -> TraceDetail:
 def span_tree(trace_id: str) -> list[SpanNode]:
     """Every span of the trace, parent before child and siblings by start time; orphans at the root level."""
     get_trace(trace_id)
-    spans = list(Span.objects.filter(trace_id=trace_id).only(*SPAN_LIST_COLUMNS))
+    spans = [ListedSpan(*row) for row in Span.objects.filter(trace_id=trace_id).values_list(*SPAN_LIST_COLUMNS)]
     ids = {span.span_id for span in spans}
-    children: dict[str, list[Span]] = defaultdict(list)
-    top: list[Span] = []
+    children: dict[str, list[ListedSpan]] = defaultdict(list)
+    top: list[ListedSpan] = []
     for span in spans:
         if span.parent_span_id and span.parent_span_id in ids and span.parent_span_id != span.span_id:
             children[span.parent_span_id].append(span)

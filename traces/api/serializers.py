@@ -1,6 +1,6 @@
 """Serializers of the traces API: query parameters in, trace summaries and spans out."""
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework import serializers
 
@@ -225,7 +225,7 @@ class SpanDetailSerializer(SpanItemSerializer):
         ]
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        span = instance.span if isinstance(instance, SpanNode) else instance
+        span = cast(Span, instance)  # the detail view serialises one stored Span
         return {
             **super().to_representation(instance),
             "attributes": span.attributes,

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payloads.queries import refs_for_spans, unlinked_refs
+from payloads.queries import refs_for_spans, refs_for_trace, unlinked_refs
 from traces import queries
 from traces.api.serializers import (
     FacetsSerializer,
@@ -75,7 +75,7 @@ class TraceSpansView(APIView):
             raise NotFound("no such trace") from exc
         context = {
             "trace_start_unix_nano": trace.start_unix_nano,
-            "payload_refs": refs_for_spans([node.span.pk for node in nodes]),
+            "payload_refs": refs_for_trace(trace.trace_id),
         }
         return Response(SpanListSerializer({"items": nodes, "next_cursor": None}, context=context).data)
 
