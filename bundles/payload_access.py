@@ -68,14 +68,12 @@ def export_payloads(spans: list[OtlpSpan], mode: RedactionMode) -> ExportedPaylo
     """The payloads the spans refer to, redacted again under `mode`, and the spans with matching refs."""
     shas = referenced_shas(spans)
     blobs = PayloadBlob.objects.filter(sha256__in=shas).order_by("sha256")
-    backend = storage.payload_storage()
     redactor = redactor_for(mode)
     exported: dict[str, ExportedPayload] = {}
     renamed: dict[str, Renamed] = {}
     for blob in blobs:
         try:
-            data = storage.read(backend, blob.storage_key, blob.sha256)
-            content = storage.decode(data, blob.compression, blob.size_bytes, blob.sha256)
+            content = storage.read_content(blob)
         except storage.PayloadUnavailable as exc:
             logger.warning("payload left out of the export of a trace: %s", exc)
             continue
@@ -189,13 +187,11 @@ def _rename_key_values(key_values: Any, renamed: dict[str, Renamed]) -> None:
 def check_stored(shas: set[str]) -> StoredCheck:
     """Resolve each sha256 to a stored blob and read it back (decompressed, hash verified)."""
     blobs = list(PayloadBlob.objects.filter(sha256__in=shas).order_by("sha256"))
-    backend = storage.payload_storage()
     problems: list[str] = []
     contents: dict[str, bytes] = {}
     for blob in blobs:
         try:
-            data = storage.read(backend, blob.storage_key, blob.sha256)
-            contents[blob.sha256] = storage.decode(data, blob.compression, blob.size_bytes, blob.sha256)
+            contents[blob.sha256] = storage.read_content(blob)
         except storage.PayloadUnavailable as exc:
             problems.append(str(exc))
     return StoredCheck({blob.sha256 for blob in blobs}, problems, contents)

@@ -9,11 +9,10 @@ same mode (see `payloads.redaction`). Refs that an SDK put on the span itself ar
 Known limits: in a flattened list, missing positions are closed up (keys 0 and 2 give a two-item list).
 """
 
-import dataclasses
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from payloads.hashing import ref_of, sha256_hex
 from payloads.policy import SUFFIX_ROLE, PayloadAttributeRule, PayloadEventRule, Policy
@@ -21,8 +20,6 @@ from payloads.redaction import (
     DROPPED_ATTRIBUTES_KEY,
     OWN_KEY,
     Redactor,
-    SpanParts,
-    redact_span_parts,
     redactor_for,
 )
 from traces.otlp import OtlpSpan
@@ -60,73 +57,78 @@ class CapturedSpan:
     declared_refs: tuple[DeclaredRef, ...]
 
 
-# Classification of an attribute key, cached per policy: ("own_ref", role) | ("own", "") | ("payload", rule)
-# | ("plain", None).
-_Kind = tuple[str, Any]
+# How an attribute key is handled, decided once per key and policy (see `SpanCapture._classify`).
+_PLAIN, _DROP, _OWN_REF, _PAYLOAD = range(4)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyKind:
+    kind: int
+    # The key as stored: masked like any other text (keys can hold secrets too).
+    stored_key: str
+    # `_OWN_REF`: the role; `_PAYLOAD`: the rule.
+    role: str = ""
+    rule: PayloadAttributeRule | None = None
 
 
 class SpanCapture:
-    """Captures spans under one redactor; keeps per-key caches, so one instance serves many spans."""
+    """Captures spans under one redactor; keeps per-key caches, so one instance serves many spans.
+
+    Attributes are classified, masked and moved in one pass (this runs for every ingested span); the result is
+    what `redact_span_parts` gives for the same span, minus the payload attributes.
+    """
 
     def __init__(self, redactor: Redactor) -> None:
         self.redactor = redactor
         self.policy: Policy = redactor.policy
-        self._kinds: dict[str, _Kind] = {}
+        self._kinds: dict[str, _KeyKind] = {}
         self._event_rules: dict[str, PayloadEventRule | None] = {}
         # Resource and scope dicts are shared by every span of a resource/scope: redact each once.
         self._last_resource: tuple[dict[str, Any], dict[str, Any], int] | None = None
+        self._last_scope: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     def capture(self, span: OtlpSpan) -> CapturedSpan:
+        redactor = self.redactor
+        text = redactor.text
+        masked_value = redactor.value
+        kinds = self._kinds
         sources: dict[str, dict[str, Any]] = {}
-        plain: dict[str, Any] = {}
+        attributes: dict[str, Any] = {}
         declared: list[DeclaredRef] = []
+        dropped = 0
         for key, value in span.attributes.items():
-            kind, detail = self._kind(key)
-            if kind == "own_ref":
-                if isinstance(value, str) and _is_ref(value):
-                    declared.append(DeclaredRef(role=detail, attribute=key, sha256=value[7:]))
-                    plain[key] = value
-                    continue
-                kind = "plain"
-            if kind == "payload":
-                rule: PayloadAttributeRule = detail
+            kind = kinds.get(key) or self._kind(key)
+            if kind.kind == _PLAIN:
+                attributes[kind.stored_key] = text(value) if value.__class__ is str else masked_value(value)
+            elif kind.kind == _PAYLOAD:
+                rule = cast(PayloadAttributeRule, kind.rule)
                 if rule.flattened:
                     sources.setdefault(rule.role, {}).setdefault(rule.glob, {})[key[len(rule.prefix) :]] = value
                 else:
                     role = key[len(rule.prefix) :] if rule.role == SUFFIX_ROLE else rule.role
                     sources.setdefault(role, {})[key] = value
-                continue
-            plain[key] = value
+            elif kind.kind == _OWN_REF:
+                if isinstance(value, str) and _is_ref(value):
+                    declared.append(DeclaredRef(role=kind.role, attribute=key, sha256=value[7:]))
+                attributes[kind.stored_key] = text(value) if value.__class__ is str else masked_value(value)
+            else:
+                dropped += 1
         events, event_roles = self._take_event_content(span.events, sources)
-
-        parts = redact_span_parts(
-            SpanParts(
-                name=span.name,
-                status_message=span.status_message,
-                trace_state=span.trace_state,
-                attributes=plain,
-                resource_attributes={},
-                events=events,
-                links=span.links,
-                scope=span.scope,
-            ),
-            self.redactor,
-        )
+        events, events_dropped = redactor.nested(events, ("name",))
+        links, links_dropped = redactor.nested(span.links, ("trace_state",))
         resource_attributes, resource_dropped = self._resource(span.resource_attributes)
-        attributes = parts.attributes
-        if resource_dropped:
-            attributes[DROPPED_ATTRIBUTES_KEY] = attributes.get(DROPPED_ATTRIBUTES_KEY, 0) + resource_dropped
+        if redactor.drops_unlisted:
+            previous = attributes.get(DROPPED_ATTRIBUTES_KEY)
+            already = previous if isinstance(previous, int) and not isinstance(previous, bool) else 0
+            attributes[DROPPED_ATTRIBUTES_KEY] = already + dropped + events_dropped + links_dropped + resource_dropped
 
         payloads = tuple(self._payload(role, role_sources) for role, role_sources in sources.items())
-        if payloads:
-            attributes = {**attributes}
-            for payload in payloads:
-                attributes[f"tracefoundry.payload.{payload.role}_ref"] = ref_of(payload.sha256)
-                attributes[f"tracefoundry.payload.{payload.role}_size"] = len(payload.content)
-        refs = {payload.role: ref_of(payload.sha256) for payload in payloads}
-        redacted_events = parts.events
+        for payload in payloads:
+            attributes[f"tracefoundry.payload.{payload.role}_ref"] = ref_of(payload.sha256)
+            attributes[f"tracefoundry.payload.{payload.role}_size"] = len(payload.content)
         if event_roles:
-            redacted_events = [
+            refs = {payload.role: ref_of(payload.sha256) for payload in payloads}
+            events = [
                 {
                     **event,
                     "attributes": {
@@ -136,23 +138,28 @@ class SpanCapture:
                 }
                 if i in event_roles
                 else event
-                for i, event in enumerate(parts.events)
+                for i, event in enumerate(events)
             ]
-        return CapturedSpan(
-            span=dataclasses.replace(
-                span,
-                name=parts.name,
-                status_message=parts.status_message,
-                trace_state=parts.trace_state,
-                attributes=attributes,
-                resource_attributes=resource_attributes,
-                events=redacted_events,
-                links=parts.links,
-                scope=parts.scope,
-            ),
-            payloads=payloads,
-            declared_refs=tuple(declared),
+        captured = OtlpSpan(
+            span.trace_id,
+            span.span_id,
+            span.parent_span_id,
+            text(span.name),
+            span.kind,
+            span.start_unix_nano,
+            span.end_unix_nano,
+            span.status_code,
+            text(span.status_message),
+            text(span.trace_state),
+            span.flags,
+            attributes,
+            resource_attributes,
+            events,
+            links,
+            self._scope(span.scope),
+            span.otlp_extra,
         )
+        return CapturedSpan(span=captured, payloads=payloads, declared_refs=tuple(declared))
 
     def payload(self, role: str, attribute: str, value: Any) -> CapturedPayload:
         """One payload from a single value (what `POST /api/payloads` and tests use)."""
@@ -174,25 +181,25 @@ class SpanCapture:
             redaction_mode=self.redactor.mode.value,
         )
 
-    def _kind(self, key: str) -> _Kind:
-        kind = self._kinds.get(key)
-        if kind is None:
-            kind = self._classify(key)
-            if len(self._kinds) >= _CACHE_LIMIT:
-                self._kinds.clear()
-            self._kinds[key] = kind
+    def _kind(self, key: str) -> _KeyKind:
+        kind = self._classify(key)
+        if len(self._kinds) >= _CACHE_LIMIT:
+            self._kinds.clear()
+        self._kinds[key] = kind
         return kind
 
-    def _classify(self, key: str) -> _Kind:
+    def _classify(self, key: str) -> _KeyKind:
+        stored_key = self.redactor.text(key)
         own = OWN_KEY.match(key)
         if own:
-            return ("own_ref", own.group("role")) if own.group("what") == "ref" else ("own", "")
+            role = own.group("role") if own.group("what") == "ref" else None
+            return _KeyKind(_OWN_REF, stored_key, role=role) if role else _KeyKind(_PLAIN, stored_key)
         rule = self.policy.payload_rule(key)
-        if rule is None:
-            return ("plain", None)
-        if rule.role == SUFFIX_ROLE and not _ROLE.match(key[len(rule.prefix) :]):
-            return ("plain", None)
-        return ("payload", rule)
+        if rule is not None and not (rule.role == SUFFIX_ROLE and not _ROLE.match(key[len(rule.prefix) :])):
+            return _KeyKind(_PAYLOAD, stored_key, rule=rule)
+        if self.redactor.drops_unlisted and not self.redactor.is_allowed(key):
+            return _KeyKind(_DROP, stored_key)
+        return _KeyKind(_PLAIN, stored_key)
 
     def _event_rule(self, name: str) -> PayloadEventRule | None:
         if name not in self._event_rules:
@@ -232,6 +239,14 @@ class SpanCapture:
         # Holding the source dict keeps its identity from being reused by another object.
         self._last_resource = (resource_attributes, redacted, dropped)
         return redacted, dropped
+
+    def _scope(self, scope: dict[str, Any]) -> dict[str, Any]:
+        last = self._last_scope
+        if last is not None and last[0] is scope:
+            return last[1]
+        redacted = self.redactor.scope(scope)
+        self._last_scope = (scope, redacted)
+        return redacted
 
 
 def capture(span: OtlpSpan, mode: str | None = None) -> CapturedSpan:

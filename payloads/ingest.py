@@ -1,10 +1,11 @@
 """Store payloads: the ones captured from an OTLP batch, and single uploads from `POST /api/payloads`.
 
 For a batch, `traces.ingest` calls `PayloadBatch.capture` on each span (redaction and extraction), then
-`store_blobs` before its transaction (bytes are content-addressed, so writing them early is idempotent, and
-no storage round trip happens while trace rows are locked), then `write_refs` inside its transaction (blob
-rows, last-referenced times, one `SpanPayloadRef` per span and role). Blob bytes are written from a small
-thread pool, since filesystem and S3 writes wait on I/O.
+`store_blobs` before its transaction (encodes the new blobs; small ones are kept for their rows, large ones
+written to the payload storage: content-addressed, so writing them early is idempotent, and no storage round
+trip happens while trace rows are locked), then `write_refs` inside its transaction (blob rows with the
+inline bytes, last-referenced times, one `SpanPayloadRef` per span and role, see `payloads.row_insert`).
+Large blobs are written from a small thread pool, since filesystem and S3 writes wait on I/O.
 
 Known limits: bytes written for a batch whose transaction then fails stay in the storage without a row
 (harmless: the same content maps to the same key); `tracefoundry.payload.<role>_ref` attributes sent by an
@@ -14,7 +15,9 @@ SDK are linked only when that blob was uploaded before the span arrived.
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
+from django.core.files.storage import Storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,8 +30,9 @@ from payloads.capture import (
     serialise,
 )
 from payloads.hashing import ref_of, sha256_hex
-from payloads.models import PayloadBlob, SpanPayloadRef
+from payloads.models import PayloadBlob
 from payloads.redaction import RedactionMode, Redactor, redactor_for
+from payloads.row_insert import BlobRow, RefRow, insert_blobs, insert_refs
 from traces.models import Span
 from traces.otlp import OtlpSpan
 
@@ -71,7 +75,7 @@ class PayloadBatch:
         # (trace_id, span_id) -> [(role, attribute, sha256)], declared refs flagged separately.
         self._refs: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
         self._declared: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
-        self._new_rows: list[PayloadBlob] = []
+        self._new_blobs: list[BlobRow] = []
         self._known: set[str] = set()
 
     def capture(self, span: OtlpSpan) -> OtlpSpan:
@@ -86,28 +90,27 @@ class PayloadBatch:
         return captured.span
 
     def store_blobs(self) -> None:
-        """Write the bytes of every payload not stored yet. Call before the spans' transaction."""
+        """Encode every payload not stored yet and write the ones too large to keep inline to the payload
+        storage. Call before the spans' transaction."""
         declared = {sha for refs in self._declared.values() for _, _, sha in refs}
         wanted = set(self._payloads) | declared
         if not wanted:
             return
         self._known = set(PayloadBlob.objects.filter(sha256__in=wanted).values_list("sha256", flat=True))
         missing = [payload for sha, payload in self._payloads.items() if sha not in self._known]
-        self._new_rows = _write_blobs(missing)
+        self._new_blobs = _blob_rows(missing)
 
     def write_refs(self) -> None:
         """Blob rows and span refs, inside the spans' transaction (after the spans are inserted)."""
-        if not self._known and not self._new_rows:
+        if not self._known and not self._new_blobs:
             return
         now = timezone.now()
         if self._known:
             touched = PayloadBlob.objects.filter(sha256__in=self._known).update(last_referenced_at=now)
             if touched != len(self._known):
                 self._restore_vanished()
-        for row in self._new_rows:
-            row.last_referenced_at = now
-        PayloadBlob.objects.bulk_create(self._new_rows, ignore_conflicts=True, batch_size=1000)
-        stored = self._known | {row.sha256 for row in self._new_rows}
+        insert_blobs(self._new_blobs, now)
+        stored = self._known | {row.sha256 for row in self._new_blobs}
         wanted = {key: [ref for ref in self._refs[key] + self._declared[key] if ref[2] in stored] for key in self._refs}
         wanted = {key: refs for key, refs in wanted.items() if refs}
         if not wanted:
@@ -120,20 +123,21 @@ class PayloadBatch:
                 "pk", "trace_id", "span_id"
             )
         }
-        rows = [
-            SpanPayloadRef(span_id=span_pks[key], blob_id=sha, role=role, attribute=attribute)
-            for key, refs in wanted.items()
-            if key in span_pks
-            for role, attribute, sha in refs
-        ]
-        SpanPayloadRef.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        insert_refs(
+            [
+                RefRow(span_pks[key], sha, role, attribute)
+                for key, refs in wanted.items()
+                if key in span_pks
+                for role, attribute, sha in refs
+            ]
+        )
 
     def _restore_vanished(self) -> None:
         # Retention removed a blob between store_blobs and this transaction: store it again.
         present = set(PayloadBlob.objects.filter(sha256__in=self._known).values_list("sha256", flat=True))
         vanished = [self._payloads[sha] for sha in self._known - present if sha in self._payloads]
         self._known = present
-        self._new_rows.extend(_write_blobs(vanished))
+        self._new_blobs.extend(_blob_rows(vanished))
 
 
 def store_payload(body: bytes, content_type: str, mode: RedactionMode | str | None = None) -> StoredPayload:
@@ -161,9 +165,9 @@ def store_payload(body: bytes, content_type: str, mode: RedactionMode | str | No
         PayloadBlob.objects.filter(sha256=payload.sha256).update(last_referenced_at=now)
         content_type_stored, mode_stored = existing.content_type, existing.redaction_mode
     else:
-        rows = _write_blobs([payload])
+        rows = _blob_rows([payload])
         with transaction.atomic():
-            PayloadBlob.objects.bulk_create(rows, ignore_conflicts=True)
+            insert_blobs(rows, now)
         content_type_stored, mode_stored = payload.content_type, payload.redaction_mode
     return StoredPayload(
         sha256=payload.sha256,
@@ -182,26 +186,36 @@ def _parses(text: str) -> bool:
     return True
 
 
-def _write_blobs(payloads: list[CapturedPayload]) -> list[PayloadBlob]:
-    """Encode and write each payload's bytes; the rows describing them (not saved yet)."""
+def _blob_rows(payloads: list[CapturedPayload]) -> list[BlobRow]:
+    """Encode each payload and write the bytes of the ones not kept inline to the payload storage; the rows
+    describing them all (not inserted yet)."""
     if not payloads:
         return []
     backend = storage.payload_storage()
+    # Encoding never makes content larger, so content that fits inline is never written: no thread needed.
+    small = [payload for payload in payloads if storage.fits_inline(len(payload.content))]
+    large = [payload for payload in payloads if not storage.fits_inline(len(payload.content))]
+    rows = [_blob_row(backend, payload) for payload in small]
+    if len(large) == 1:
+        rows.append(_blob_row(backend, large[0]))
+    elif large:
+        rows.extend(_WRITERS.map(partial(_blob_row, backend), large))
+    return rows
 
-    def write(payload: CapturedPayload) -> PayloadBlob:
-        encoded = storage.encode(payload.content)
-        key = storage.storage_key(payload.sha256)
+
+def _blob_row(backend: Storage, payload: CapturedPayload) -> BlobRow:
+    encoded = storage.encode(payload.content)
+    inline = storage.fits_inline(len(encoded.data))
+    key = "" if inline else storage.storage_key(payload.sha256)
+    if not inline:
         storage.write(backend, key, encoded.data)
-        return PayloadBlob(
-            sha256=payload.sha256,
-            size_bytes=len(payload.content),
-            stored_size_bytes=len(encoded.data),
-            compression=encoded.compression,
-            content_type=payload.content_type,
-            redaction_mode=payload.redaction_mode,
-            storage_key=key,
-        )
-
-    if len(payloads) == 1:
-        return [write(payloads[0])]
-    return list(_WRITERS.map(write, payloads))
+    return BlobRow(
+        sha256=payload.sha256,
+        size_bytes=len(payload.content),
+        stored_size_bytes=len(encoded.data),
+        compression=encoded.compression,
+        content_type=payload.content_type,
+        redaction_mode=payload.redaction_mode,
+        storage_key=key,
+        inline_data=encoded.data if inline else None,
+    )

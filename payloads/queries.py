@@ -97,8 +97,7 @@ def payload_content(sha256: str) -> PayloadContent:
     """The verified content of a blob. PayloadBlob.DoesNotExist if unknown; storage.PayloadUnavailable if its
     bytes are missing or corrupted (never returned then)."""
     blob = PayloadBlob.objects.get(sha256=sha256)
-    data = storage.read(storage.payload_storage(), blob.storage_key, blob.sha256)
-    content = storage.decode(data, blob.compression, blob.size_bytes, blob.sha256)
+    content = storage.read_content(blob)
     return PayloadContent(
         sha256=blob.sha256,
         content_type=blob.content_type,

@@ -1,12 +1,16 @@
-"""Where payload bytes live: a django-storages backend (filesystem or S3), encoding and verified reads.
+"""Where payload bytes live and how they are read back: in the blob's row (small blobs) or in a
+django-storages backend (filesystem or S3), encoding, and verified reads.
 
-Keys are `ab/cd/<sha256>` (sha256 of the redacted, uncompressed content), so identical content is stored once
-and writing the same blob twice is harmless. Blobs are zstd-compressed when that makes them smaller. Every
-read decompresses with the expected size as a bound and checks the hash; a mismatch raises `CorruptPayload`
-and the bytes are never returned.
+Blobs are zstd-compressed when that makes them smaller. An encoded blob of at most PAYLOAD_INLINE_MAX_BYTES is
+kept in its `payload_blobs` row (`inline_data`): one file or S3 object per small blob costs more to create
+than the rest of ingest. Larger blobs go to the storage under `ab/cd/<sha256>` (sha256 of the redacted,
+uncompressed content), so identical content is stored once and writing the same blob twice is harmless.
+`read_content` is the one way to read a blob back, wherever its bytes are: it decompresses with the expected
+size as a bound and checks the hash; a mismatch raises `CorruptPayload` and the bytes are never returned.
 
-Known limits: nothing here deletes blobs (retention does, by key); the filesystem backend relies on an
-atomic rename, so PAYLOAD_DIR must be on one filesystem.
+Known limits: nothing here deletes blobs (retention does: inline bytes go with their row, stored ones by key);
+the filesystem backend relies on an atomic rename, so PAYLOAD_DIR must be on one filesystem; changing
+PAYLOAD_INLINE_MAX_BYTES moves no existing blob.
 """
 
 import os
@@ -23,7 +27,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage
 
 from payloads.hashing import sha256_hex
-from payloads.models import Compression
+from payloads.models import Compression, PayloadBlob
 
 # Below this size zstd's frame header makes compression pointless.
 _MIN_COMPRESS_BYTES = 64
@@ -121,7 +125,24 @@ def encode(content: bytes) -> EncodedBlob:
     return EncodedBlob(content, Compression.NONE)
 
 
-def decode(data: bytes, compression: str, size_bytes: int, sha256: str) -> bytes:
+def fits_inline(encoded_size: int) -> bool:
+    """Whether a blob of this many encoded bytes is kept in its row rather than in the payload storage."""
+    limit: int = settings.PAYLOAD_INLINE_MAX_BYTES
+    return limit > 0 and encoded_size <= limit
+
+
+def read_content(blob: PayloadBlob) -> bytes:
+    """The verified content of a blob, from its row or from the payload storage. CorruptPayload when its bytes
+    do not decode to content of its hash, MissingPayload when the storage has no bytes under its key."""
+    if blob.inline_data is not None:
+        # Postgres hands bytea back as a memoryview.
+        data = bytes(blob.inline_data)
+    else:
+        data = _read_stored(payload_storage(), blob.storage_key, blob.sha256)
+    return _decode(data, blob.compression, blob.size_bytes, blob.sha256)
+
+
+def _decode(data: bytes, compression: str, size_bytes: int, sha256: str) -> bytes:
     """The original content, or CorruptPayload when the bytes do not decode to content of that hash."""
     if compression == Compression.ZSTD:
         try:
@@ -139,7 +160,7 @@ def write(storage: Storage, key: str, data: bytes) -> None:
     storage.save(key, ContentFile(data))
 
 
-def read(storage: Storage, key: str, sha256: str) -> bytes:
+def _read_stored(storage: Storage, key: str, sha256: str) -> bytes:
     try:
         with storage.open(key, "rb") as handle:
             stream: IO[bytes] = handle

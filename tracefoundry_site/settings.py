@@ -226,12 +226,15 @@ GIT_COMMIT = env.str("GIT_COMMIT", default="")
 
 # Payloads and redaction (payloads app). REDACTION_MODE: off | standard | strict, applied at ingest and on
 # `POST /api/payloads`; TRACE_ALLOWLIST_FILE is the policy (checked at start-up). Payloads are stored under
-# PAYLOAD_DIR, or in an S3-compatible bucket with PAYLOAD_STORAGE=s3 (AWS S3, MinIO...).
+# PAYLOAD_DIR, or in an S3-compatible bucket with PAYLOAD_STORAGE=s3 (AWS S3, MinIO...), except blobs of at most
+# PAYLOAD_INLINE_MAX_BYTES once encoded (zstd when smaller), kept in the database: one file or object per small
+# blob costs more than the rest of ingest. 0 sends every blob to the storage.
 REDACTION_MODE = env.str("REDACTION_MODE", default="standard")
 TRACE_ALLOWLIST_FILE = Path(env.str("TRACE_ALLOWLIST_FILE", default=str(BASE_DIR / "deploy" / "trace-allowlist.yaml")))
 PAYLOAD_STORAGE = env.str("PAYLOAD_STORAGE", default="filesystem")
 PAYLOAD_DIR = Path(env.str("PAYLOAD_DIR", default=str(VAR_DIR / "payloads")))
 PAYLOAD_MAX_BYTES = env.int("PAYLOAD_MAX_BYTES", default=16 * 1024 * 1024)
+PAYLOAD_INLINE_MAX_BYTES = env.int("PAYLOAD_INLINE_MAX_BYTES", default=16 * 1024)
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
 AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None

@@ -99,13 +99,7 @@ def write_spans(spans: list[SpanRow], trace_ids: list[str], source: str, payload
     if payloads is not None:
         payloads.store_blobs()  # content-addressed, so storing before the transaction is idempotent
     with transaction.atomic():
-        Trace.objects.bulk_create(
-            [Trace(trace_id=trace_id, source=source) for trace_id in trace_ids], ignore_conflicts=True
-        )
-        # Every writer of a trace's spans locks its row first, in trace-id order: once locked, what is read
-        # below is all that is stored, and nobody else adds spans to these traces until we commit.
-        locked = Trace.objects.select_for_update().filter(trace_id__in=trace_ids).order_by("trace_id")
-        search_texts = dict(locked.values_list("trace_id", "search_text"))
+        search_texts = _lock_traces(trace_ids, source)
         rows_by_trace = _stored_summary_rows(trace_ids)
         stored = {(trace_id, row[1]) for trace_id, rows in rows_by_trace.items() for row in rows}
         new_spans = [span for span in spans if (span["trace_id"], span["span_id"]) not in stored]
@@ -120,6 +114,23 @@ def write_spans(spans: list[SpanRow], trace_ids: list[str], source: str, payload
         _write_summaries(
             rows_by_trace, {t: _merge_words(search_texts.get(t, ""), new_words.get(t, set())) for t in trace_ids}
         )
+
+
+def _lock_traces(trace_ids: list[str], source: str) -> dict[str, str]:
+    """Create the missing trace rows and lock all of them; their search texts.
+
+    Every writer of a trace's spans locks its row first, in trace-id order: once locked, what is read after is
+    all that is stored, and nobody else adds spans to these traces until we commit. A row that retention deleted
+    between the insert and the lock is created again, so no span is ever stored without its trace.
+    """
+    while True:
+        Trace.objects.bulk_create(
+            [Trace(trace_id=trace_id, source=source) for trace_id in trace_ids], ignore_conflicts=True
+        )
+        locked = Trace.objects.select_for_update().filter(trace_id__in=trace_ids).order_by("trace_id")
+        search_texts = dict(locked.values_list("trace_id", "search_text"))
+        if len(search_texts) == len(trace_ids):
+            return search_texts
 
 
 _SUMMARY_COLUMNS = (
@@ -157,19 +168,23 @@ def _stored_summary_rows(trace_ids: Iterable[str]) -> dict[str, list[tuple]]:
 
 
 def _write_summaries(rows_by_trace: dict[str, list[tuple]], search_texts: dict[str, str] | None) -> None:
-    traces = [_summary(trace_id, rows) for trace_id, rows in rows_by_trace.items() if rows]
+    summaries = [_summary(trace_id, rows) for trace_id, rows in rows_by_trace.items() if rows]
     fields = [*_SUMMARY_FIELDS, "updated_at", *(["search_text"] if search_texts is not None else [])]
-    now = timezone.now()
-    for trace in traces:
-        trace.updated_at = now
+    now = _db_value("updated_at", timezone.now())
+    rows = []
+    for summary in summaries:
+        summary["updated_at"] = now
         if search_texts is not None:
-            trace.search_text = search_texts.get(trace.trace_id, "")
+            summary["search_text"] = search_texts.get(summary["trace_id"], "")
+        for name in _PREPARED_FIELDS:
+            summary[name] = _db_value(name, summary[name])
+        rows.append([*(summary[name] for name in fields), summary["trace_id"]])
     # One parameterised UPDATE sent for all traces at once: cheaper than bulk_update's CASE expressions.
     assignments = ", ".join(f'"{name}" = %s' for name in fields)
     with connection.cursor() as cursor:
         cursor.executemany(
             f"UPDATE traces SET {assignments} WHERE trace_id = %s",  # noqa: S608 (column names are our own)
-            [[*(_db_value(trace, name) for name in fields), trace.trace_id] for trace in traces],
+            rows,
         )
 
 
@@ -196,14 +211,17 @@ _SUMMARY_FIELDS = (
     "models_used",
     "tools_used",
 )
+# Values the database driver cannot take as they are (JSON, decimals on SQLite); the rest are plain ints and str.
+_PREPARED_FIELDS = ("cost_usd", "models_used", "tools_used")
 
 
-def _db_value(trace: Trace, name: str) -> Any:
+def _db_value(name: str, value: Any) -> Any:
     field = cast(Field, Trace._meta.get_field(name))
-    return field.get_db_prep_save(getattr(trace, name), connection)
+    return field.get_db_prep_save(value, connection)
 
 
-def _summary(trace_id: str, rows: list[tuple]) -> Trace:
+def _summary(trace_id: str, rows: list[tuple]) -> dict[str, Any]:
+    """The summary columns of a trace from the `_SUMMARY_COLUMNS` of all its spans."""
     (
         _,
         span_ids,
@@ -231,7 +249,7 @@ def _summary(trace_id: str, rows: list[tuple]) -> Trace:
     counted = [i for i, category in enumerate(categories) if category in _TOKEN_CATEGORIES]
     start, end = min(starts), max(ends)
     service_votes = Counter(s for s in services if s)
-    return Trace(
+    return dict(
         trace_id=trace_id,
         service=services[root] or (service_votes.most_common(1)[0][0] if service_votes else ""),
         environment=environments[root] or next((e for e in environments if e), ""),
@@ -240,7 +258,7 @@ def _summary(trace_id: str, rows: list[tuple]) -> Trace:
         start_unix_nano=start,
         end_unix_nano=end,
         duration_ns=end - start,
-        status=TraceStatus.ERROR if StatusCode.ERROR in statuses else TraceStatus.OK,
+        status=str(TraceStatus.ERROR if StatusCode.ERROR in statuses else TraceStatus.OK),
         span_count=len(rows),
         error_count=statuses.count(StatusCode.ERROR),
         llm_call_count=categories.count(SpanCategory.LLM),

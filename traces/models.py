@@ -7,6 +7,8 @@ The trace row is a summary recomputed by `traces.ingest` from its spans once per
 from decimal import Decimal
 
 from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
 
 
 class SpanCategory(models.TextChoices):
@@ -76,7 +78,11 @@ class Trace(models.Model):
             models.Index(fields=["status", "start_unix_nano"], name="traces_status_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(trace_id__regex=r"^[0-9a-f]{32}$"), name="traces_trace_id_hex"),
+            # Length and a character class rather than one anchored regex: Postgres checks it several times faster.
+            models.CheckConstraint(
+                condition=models.Q(Exact(Length("trace_id"), 32)) & ~models.Q(trace_id__regex=r"[^0-9a-f]"),
+                name="traces_trace_id_hex",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -84,7 +90,17 @@ class Trace(models.Model):
 
 
 class Span(models.Model):
-    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="spans", db_column="trace_id")
+    # No index of its own: spans_trace_span_unique (trace_id, span_id) serves every lookup by trace. No database
+    # constraint either: checking it costs every inserted span a lookup at commit, and ingest already creates
+    # (and locks) the trace row before inserting its spans (`traces.ingest`). Deletes cascade through the ORM.
+    trace = models.ForeignKey(
+        Trace,
+        on_delete=models.CASCADE,
+        related_name="spans",
+        db_column="trace_id",
+        db_index=False,
+        db_constraint=False,
+    )
     span_id = models.CharField(max_length=16)
     parent_span_id = models.CharField(max_length=16, blank=True, default="")
     name = models.CharField(max_length=1024)
@@ -121,7 +137,10 @@ class Span(models.Model):
         db_table = "spans"
         constraints = [
             models.UniqueConstraint(fields=["trace", "span_id"], name="spans_trace_span_unique"),
-            models.CheckConstraint(condition=models.Q(span_id__regex=r"^[0-9a-f]{16}$"), name="spans_span_id_hex"),
+            models.CheckConstraint(
+                condition=models.Q(Exact(Length("span_id"), 16)) & ~models.Q(span_id__regex=r"[^0-9a-f]"),
+                name="spans_span_id_hex",
+            ),
             models.CheckConstraint(
                 condition=models.Q(end_unix_nano__gte=models.F("start_unix_nano")), name="spans_end_after_start"
             ),

@@ -124,10 +124,11 @@ def iter_spans(request: ExportTraceServiceRequest) -> Iterator[OtlpSpan | Reject
     """Every span of the request, flattened with its resource and scope, or the reason it cannot be stored."""
     for resource_spans in request.resource_spans:
         resource_attributes = attributes_to_dict(resource_spans.resource.attributes)
-        resource_extra = {
-            "resource_schema_url": resource_spans.schema_url,
-            "resource_dropped_attributes_count": resource_spans.resource.dropped_attributes_count,
-        }
+        resource_extra: dict[str, JsonValue] = {}
+        if resource_spans.schema_url:
+            resource_extra["resource_schema_url"] = resource_spans.schema_url
+        if resource_spans.resource.dropped_attributes_count:
+            resource_extra["resource_dropped_attributes_count"] = resource_spans.resource.dropped_attributes_count
         for scope_spans in resource_spans.scope_spans:
             scope = {
                 "name": scope_spans.scope.name,
@@ -167,6 +168,7 @@ def _to_otlp_span(
     resource_extra: dict[str, JsonValue],
 ) -> OtlpSpan:
     parent = span.parent_span_id
+    status = span.status
     return OtlpSpan(
         trace_id=span.trace_id.hex(),
         span_id=span.span_id.hex(),
@@ -175,44 +177,75 @@ def _to_otlp_span(
         kind=span.kind,
         start_unix_nano=span.start_time_unix_nano,
         end_unix_nano=span.end_time_unix_nano,
-        status_code=span.status.code,
-        status_message=_clean_str(span.status.message),
+        status_code=status.code,
+        status_message=_clean_str(status.message),
         trace_state=span.trace_state,
         flags=span.flags,
         attributes=attributes_to_dict(span.attributes),
         resource_attributes=resource_attributes,
-        events=[
-            {
-                "name": _clean_str(event.name),
-                "time_unix_nano": event.time_unix_nano,
-                "attributes": attributes_to_dict(event.attributes),
-                "dropped_attributes_count": event.dropped_attributes_count,
-            }
-            for event in span.events
-        ],
-        links=[
-            {
-                "trace_id": link.trace_id.hex(),
-                "span_id": link.span_id.hex(),
-                "trace_state": link.trace_state,
-                "attributes": attributes_to_dict(link.attributes),
-                "dropped_attributes_count": link.dropped_attributes_count,
-                "flags": link.flags,
-            }
-            for link in span.links
-        ],
+        events=_events(span.events) if span.events else [],
+        links=_links(span.links) if span.links else [],
         scope=scope,
-        otlp_extra={
-            **resource_extra,
-            "dropped_attributes_count": span.dropped_attributes_count,
-            "dropped_events_count": span.dropped_events_count,
-            "dropped_links_count": span.dropped_links_count,
-        },
+        otlp_extra=_otlp_extra(span, resource_extra),
     )
 
 
+def _otlp_extra(span: PbSpan, resource_extra: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    # Only what differs from OTLP's defaults (empty, zero) is kept: readers default the rest.
+    extra = {**resource_extra}
+    if span.dropped_attributes_count:
+        extra["dropped_attributes_count"] = span.dropped_attributes_count
+    if span.dropped_events_count:
+        extra["dropped_events_count"] = span.dropped_events_count
+    if span.dropped_links_count:
+        extra["dropped_links_count"] = span.dropped_links_count
+    return extra
+
+
+def _events(events: Any) -> list[dict[str, JsonValue]]:
+    return [
+        {
+            "name": _clean_str(event.name),
+            "time_unix_nano": event.time_unix_nano,
+            "attributes": attributes_to_dict(event.attributes),
+            "dropped_attributes_count": event.dropped_attributes_count,
+        }
+        for event in events
+    ]
+
+
+def _links(links: Any) -> list[dict[str, JsonValue]]:
+    return [
+        {
+            "trace_id": link.trace_id.hex(),
+            "span_id": link.span_id.hex(),
+            "trace_state": link.trace_state,
+            "attributes": attributes_to_dict(link.attributes),
+            "dropped_attributes_count": link.dropped_attributes_count,
+            "flags": link.flags,
+        }
+        for link in links
+    ]
+
+
 def attributes_to_dict(key_values: Any) -> Attributes:
-    return {_clean_str(kv.key): any_value_to_python(kv.value) for kv in key_values}
+    # Runs for every attribute of every ingested span: strings and integers, by far the most common, are
+    # read inline, the rest through `any_value_to_python`.
+    attributes: Attributes = {}
+    for kv in key_values:
+        key = kv.key
+        if "\x00" in key:
+            key = _clean_str(key)
+        value = kv.value
+        kind = value.WhichOneof("value")
+        if kind == "string_value":
+            text = value.string_value
+            attributes[key] = _clean_str(text) if "\x00" in text else text
+        elif kind == "int_value":
+            attributes[key] = value.int_value
+        else:
+            attributes[key] = any_value_to_python(value)
+    return attributes
 
 
 def any_value_to_python(value: AnyValue) -> JsonValue:

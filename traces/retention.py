@@ -13,8 +13,8 @@ held by its oldest span, stays, so the next batch picks it up again) and its row
 Payloads: the payload refs of spans older than the payload cutoff are deleted in batches; the span keeps its
 `tracefoundry.payload.<role>_ref` attribute, so the trace still opens and shows that payload as expired (a
 ref attribute without a ref row). Then blobs that nothing references any more (for whichever reason) leave
-the payload storage and their table, in batches. Payload expiry changes no trace summary: summaries hold no
-payload data.
+their table and, unless their bytes were inline in their row, the payload storage, in batches. Payload expiry
+changes no trace summary: summaries hold no payload data.
 
 Known limits: the age is judged on the trace's start time; a span arriving late for an expired trace creates
 the trace anew, and it expires again on the next run. An ingest batch racing the very transaction that deletes
@@ -254,7 +254,8 @@ def expire_payloads(
 
 
 def _sweep_unreferenced_blobs(grace_cutoff: datetime, size: int) -> int | None:
-    """Delete one batch of unreferenced blobs (storage objects and rows); None when there is none left.
+    """Delete one batch of unreferenced blobs (rows, and the storage objects of those not inline); None when
+    there is none left.
 
     Why this order: the rows are locked, deleted and the reference constraint checked before any object
     leaves the storage, and the objects go before the commit. An ingest that references one of these blobs
@@ -276,7 +277,7 @@ def _sweep_unreferenced_blobs(grace_cutoff: datetime, size: int) -> int | None:
             deleted = PayloadBlob.objects.filter(sha256__in=[sha for sha, _ in candidates]).delete()[0]
             connection.check_constraints(table_names=[SpanPayloadRef._meta.db_table])
             storage = payload_storage()
-            for _, key in candidates:
+            for key in (key for _, key in candidates if key):  # an inline blob's bytes went with its row
                 storage.delete(key)
     except (IntegrityError, ProtectedError):
         # A reference arrived after the candidates were chosen; the next batch re-reads what is unreferenced.

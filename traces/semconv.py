@@ -184,7 +184,7 @@ def _event_is(event: dict[str, Any], names: set[str], suffix: str) -> bool:
 def _first_str(attributes: Attributes, keys: tuple[str, ...]) -> str:
     for key in keys:
         value = attributes.get(key)
-        if isinstance(value, str) and value:
+        if value and value.__class__ is str:
             return value
     return ""
 
@@ -192,7 +192,7 @@ def _first_str(attributes: Attributes, keys: tuple[str, ...]) -> str:
 def _first_int(attributes: Attributes, keys: tuple[str, ...]) -> int:
     for key in keys:
         value = attributes.get(key)
-        if isinstance(value, bool):
+        if value is None or isinstance(value, bool):
             continue
         if isinstance(value, int | float):
             return max(int(value), 0)

@@ -29,6 +29,13 @@ def demo_trace(live_server, ingest_key: str) -> str:
     return summary.trace_ids[0]
 
 
+@pytest.fixture
+def demo_trace_in_storage(settings, request: pytest.FixtureRequest) -> str:
+    """The demo trace with every payload in the payload storage, none inline in the database."""
+    settings.PAYLOAD_INLINE_MAX_BYTES = 0
+    return request.getfixturevalue("demo_trace")
+
+
 def _checks(report) -> dict[str, bool]:
     return {check.name: check.ok for check in report.checks}
 
@@ -123,13 +130,30 @@ def test_a_changed_tool_recording_is_reported_as_a_divergence(demo_trace: str) -
     assert list(report.rerun_differences) == list(rerun.findings)
 
 
-def test_a_corrupted_stored_blob_is_reported(demo_trace: str) -> None:
+def test_a_corrupted_stored_blob_is_reported(demo_trace_in_storage: str) -> None:
     blob = (
-        PayloadBlob.objects.filter(span_refs__span__trace_id=demo_trace, compression="zstd").order_by("sha256").first()
+        PayloadBlob.objects.filter(span_refs__span__trace_id=demo_trace_in_storage, compression="zstd")
+        .order_by("sha256")
+        .first()
     )
     assert blob is not None
     path = Path(django_settings.PAYLOAD_DIR) / storage_key(blob.sha256)
     path.write_bytes(b"garbage" + path.read_bytes())
+
+    report = dry_replay_stored(demo_trace_in_storage)
+
+    hashes = _check(report, "payload_hashes")
+    assert not hashes.ok
+    assert hashes.findings == (f"payload sha256:{blob.sha256} is corrupted: it does not decompress",)
+
+
+def test_a_corrupted_inline_blob_is_reported(demo_trace: str) -> None:
+    blob = (
+        PayloadBlob.objects.filter(span_refs__span__trace_id=demo_trace, compression="zstd").order_by("sha256").first()
+    )
+    assert blob is not None
+    assert blob.inline_data is not None
+    PayloadBlob.objects.filter(sha256=blob.sha256).update(inline_data=b"garbage" + bytes(blob.inline_data))
 
     report = dry_replay_stored(demo_trace)
 

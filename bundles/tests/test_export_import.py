@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zstandard
 from django.core.management import CommandError, call_command
 
 from bundles import format as bundle_format
@@ -91,6 +92,44 @@ def test_payload_files_are_named_by_their_hash_and_listed_in_the_manifest() -> N
     assert set(manifest["files"]) == set(files) - {"manifest.json"}
     assert all(bundle_format.sha256_hex(files[path]) == entry["sha256"] for path, entry in manifest["files"].items())
     assert EMAIL.encode() in b"".join(files[path] for path in payloads)
+
+
+def test_a_corrupted_inline_payload_is_left_out_of_the_export_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    trace_id = _trace_with_payloads()
+    blob = PayloadBlob.objects.get(span_refs__role="input_messages")
+    assert (blob.compression, blob.inline_data is not None) == ("zstd", True)
+    PayloadBlob.objects.filter(sha256=blob.sha256).update(inline_data=_tampered())
+
+    files = files_of(export_trace(trace_id, include_payloads=True, redaction="standard").content)
+
+    _assert_left_out(files, blob.sha256, caplog)
+
+
+def test_a_corrupted_stored_payload_is_left_out_of_the_export_and_logged(
+    settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.PAYLOAD_INLINE_MAX_BYTES = 0
+    trace_id = _trace_with_payloads()
+    blob = PayloadBlob.objects.get(span_refs__role="input_messages")
+    assert (blob.compression, blob.inline_data) == ("zstd", None)
+    (settings.PAYLOAD_DIR / blob.storage_key).write_bytes(_tampered())
+
+    files = files_of(export_trace(trace_id, include_payloads=True, redaction="standard").content)
+
+    _assert_left_out(files, blob.sha256, caplog)
+
+
+def _tampered() -> bytes:
+    # Well-formed zstd (as the input messages are stored), so it is the hash check that must catch it.
+    return zstandard.ZstdCompressor().compress(MESSAGES.replace("Mail", "Wire").encode())
+
+
+def _assert_left_out(files: dict[str, bytes], sha256: str, caplog: pytest.LogCaptureFixture) -> None:
+    payloads = [path for path in files if path.startswith("payloads/")]
+    assert len(payloads) == 2
+    assert bundle_format.payload_path(sha256) not in files
+    assert b"Wire" not in b"".join(files.values())
+    assert f"payload sha256:{sha256} is corrupted: its content does not match its hash" in caplog.text
 
 
 def test_the_manifest_records_the_export_and_its_environment() -> None:

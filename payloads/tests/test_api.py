@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from django.conf import settings
 from django.test import Client
 
 from payloads import storage
@@ -115,7 +114,10 @@ def test_unknown_and_malformed_refs(client: Client, admin_user) -> None:
 
 
 @pytest.mark.django_db
-def test_corrupted_blob_gets_500_with_a_clear_message_and_no_content(client: Client, ingest_key: str, engineer) -> None:
+def test_corrupted_stored_blob_gets_500_with_a_clear_message_and_no_content(
+    client: Client, ingest_key: str, engineer, settings
+) -> None:
+    settings.PAYLOAD_INLINE_MAX_BYTES = 0
     ref = _upload(client, ingest_key).json()["ref"]
     sha = ref.removeprefix("sha256:")
     (settings.PAYLOAD_DIR / storage.storage_key(sha)).write_bytes(REDACTED.replace("please", "pleasE").encode())
@@ -125,3 +127,21 @@ def test_corrupted_blob_gets_500_with_a_clear_message_and_no_content(client: Cli
 
     assert response.status_code == 500
     assert response.json() == {"detail": f"payload {ref} is corrupted: its content does not match its hash"}
+    assert "pleasE" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_corrupted_inline_blob_gets_500_with_a_clear_message_and_no_content(
+    client: Client, ingest_key: str, engineer
+) -> None:
+    ref = _upload(client, ingest_key).json()["ref"]
+    blob = PayloadBlob.objects.filter(sha256=ref.removeprefix("sha256:"))
+    assert blob.get().compression == "none"
+    blob.update(inline_data=REDACTED.replace("please", "pleasE").encode())
+    client.force_login(engineer)
+
+    response = client.get(f"/api/payloads/{ref}")
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": f"payload {ref} is corrupted: its content does not match its hash"}
+    assert "pleasE" not in response.content.decode()

@@ -1,6 +1,7 @@
 """Planted secrets and personal data, ingested through the real OTLP endpoint under each redaction mode, are
-absent from every table, every stored blob, every log line and every payload answer (standard: credentials;
-strict: credentials and personal data), and present under `off` (which proves the scan can see them)."""
+absent from every table, every blob (inline in the database and in the payload storage, decompressed), every
+log line and every payload answer (standard: credentials; strict: credentials and personal data), and present
+under `off` (which proves the scan can see them, in both places a blob's bytes can be)."""
 
 import logging
 
@@ -25,19 +26,31 @@ def _database_dump() -> str:
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 (table names from introspection)
-            rows.extend(repr(row) for row in cursor.fetchall())
+            rows.extend(repr(tuple(map(_shown, row))) for row in cursor.fetchall())
     return "\n".join(rows)
 
 
+def _shown(value: object) -> object:
+    # Postgres returns bytea as a memoryview, whose repr shows none of its bytes.
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
 def _blobs_dump() -> str:
-    """Every file under the payload folder, decompressed when it is zstd."""
-    texts = []
-    for path in sorted(p for p in settings.PAYLOAD_DIR.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        if data.startswith(_ZSTD_MAGIC):
-            data = zstandard.ZstdDecompressor().decompress(data)
-        texts.append(data.decode("utf-8", errors="replace"))
-    return "\n".join(texts)
+    """Every blob's bytes, decompressed when they are zstd: the files under the payload folder and the bytes
+    kept inline in `payload_blobs` (read with raw SQL, like the database dump)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT inline_data FROM payload_blobs WHERE inline_data IS NOT NULL ORDER BY sha256")
+        inline = [bytes(data) for (data,) in cursor.fetchall()]
+    files = [path.read_bytes() for path in sorted(p for p in settings.PAYLOAD_DIR.rglob("*") if p.is_file())]
+    return "\n".join(_decompressed(data).decode("utf-8", errors="replace") for data in inline + files)
+
+
+def _decompressed(data: bytes) -> bytes:
+    return zstandard.ZstdDecompressor().decompress(data) if data.startswith(_ZSTD_MAGIC) else data
+
+
+def _places() -> set[str]:
+    return {"inline" if key == "" else "storage" for key in PayloadBlob.objects.values_list("storage_key", flat=True)}
 
 
 def _payload_answers(client: Client) -> str:
@@ -60,6 +73,13 @@ def _ingest(client: Client, otlp_headers, encoding: str) -> None:
     assert response.status_code == 200
 
 
+@pytest.fixture(params=["inline", "storage"])
+def blob_place(request: pytest.FixtureRequest, settings) -> str:
+    """Where the planted payloads' bytes go: inline in their rows (default limit) or all to the storage."""
+    settings.PAYLOAD_INLINE_MAX_BYTES = {"inline": 16384, "storage": 0}[request.param]
+    return request.param
+
+
 @pytest.fixture
 def everything_logged(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.DEBUG)
@@ -70,7 +90,7 @@ def everything_logged(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixt
 @pytest.mark.parametrize("encoding", ENCODINGS)
 @pytest.mark.parametrize("mode", ["standard", "strict"])
 def test_credentials_are_stored_nowhere(
-    mode: str, encoding: str, settings, client: Client, engineer, otlp_headers, everything_logged
+    mode: str, encoding: str, blob_place: str, settings, client: Client, engineer, otlp_headers, everything_logged
 ) -> None:
     settings.REDACTION_MODE = mode
     _ingest(client, otlp_headers, encoding)
@@ -79,6 +99,7 @@ def test_credentials_are_stored_nowhere(
 
     assert Span.objects.filter(trace_id=TRACE_ID).count() == 2
     assert SpanPayloadRef.objects.filter(span__trace_id=TRACE_ID).count() == 7
+    assert _places() == {blob_place}
     assert "[REDACTED:openai_api_key]" in everywhere
     assert "span(s) rejected" in everything_logged.text
     assert [needle for needle in CREDENTIAL_NEEDLES if needle in everywhere] == []
@@ -87,7 +108,7 @@ def test_credentials_are_stored_nowhere(
 @pytest.mark.django_db
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_strict_also_removes_personal_data_and_unlisted_attributes(
-    encoding: str, settings, client: Client, engineer, otlp_headers, everything_logged
+    encoding: str, blob_place: str, settings, client: Client, engineer, otlp_headers, everything_logged
 ) -> None:
     settings.REDACTION_MODE = "strict"
     _ingest(client, otlp_headers, encoding)
@@ -95,6 +116,7 @@ def test_strict_also_removes_personal_data_and_unlisted_attributes(
     everywhere = "\n".join([_database_dump(), _blobs_dump(), _payload_answers(client), everything_logged.text])
     llm = Span.objects.get(trace_id=TRACE_ID, name__startswith="chat")
 
+    assert _places() == {blob_place}
     assert [needle for needle in PERSONAL_NEEDLES if needle in everywhere] == []
     assert "[REDACTED:email]" in everywhere
     assert "app.note" not in llm.attributes
@@ -105,22 +127,27 @@ def test_strict_also_removes_personal_data_and_unlisted_attributes(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_standard_keeps_personal_data(encoding: str, settings, client: Client, otlp_headers) -> None:
+def test_standard_keeps_personal_data(encoding: str, blob_place: str, settings, client: Client, otlp_headers) -> None:
     settings.REDACTION_MODE = "standard"
     _ingest(client, otlp_headers, encoding)
     everywhere = _database_dump() + _blobs_dump()
 
+    assert _places() == {blob_place}
     assert [needle for needle in PERSONAL_NEEDLES if needle in everywhere] == PERSONAL_NEEDLES
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_off_stores_everything_so_the_scan_can_see_it(encoding: str, settings, client: Client, otlp_headers) -> None:
+def test_off_stores_everything_so_the_scan_can_see_it(
+    encoding: str, blob_place: str, settings, client: Client, otlp_headers
+) -> None:
     settings.REDACTION_MODE = "off"
     _ingest(client, otlp_headers, encoding)
     database, blobs = _database_dump(), _blobs_dump()
     needles = CREDENTIAL_NEEDLES + PERSONAL_NEEDLES
 
+    assert _places() == {blob_place}
+    assert PayloadBlob.objects.filter(compression="zstd").exists()  # so the scan must decompress to see them
     assert [needle for needle in needles if needle in database] == needles
     assert [needle for needle in needles if needle in blobs] == needles
 

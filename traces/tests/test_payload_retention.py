@@ -1,8 +1,9 @@
 """Payload retention on the filesystem and on S3 (a moto server on a free loopback port): refs of old spans go
-in batches, blobs nothing references leave storage and table, shared and young payloads stay, and a trace
-whose payloads expired still opens."""
+in batches, blobs nothing references leave storage and table (inline blobs just their table), shared and
+young payloads stay, and a trace whose payloads expired still opens."""
 
 import io
+import random
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -32,6 +33,7 @@ StoredKeys = Callable[[], set[str]]
 def filesystem_payloads(settings, tmp_path: Path) -> StoredKeys:
     settings.PAYLOAD_STORAGE = "filesystem"
     settings.PAYLOAD_DIR = tmp_path / "payloads"
+    settings.PAYLOAD_INLINE_MAX_BYTES = 0  # every blob in the storage, unless a test says otherwise
 
     def stored() -> set[str]:
         root = settings.PAYLOAD_DIR
@@ -41,7 +43,9 @@ def filesystem_payloads(settings, tmp_path: Path) -> StoredKeys:
 
 
 @pytest.fixture
-def s3_payloads(s3_bucket: str, s3_client: Any) -> StoredKeys:
+def s3_payloads(s3_bucket: str, s3_client: Any, settings) -> StoredKeys:
+    settings.PAYLOAD_INLINE_MAX_BYTES = 0  # every blob in the storage, unless a test says otherwise
+
     def stored() -> set[str]:
         return {item["Key"] for item in s3_client.list_objects_v2(Bucket=s3_bucket).get("Contents", [])}
 
@@ -84,6 +88,12 @@ def ingest_llm_trace(age_days: float, prompt: str, answer: str) -> str:
         last_referenced_at=timezone.now() - timedelta(days=age_days)
     )
     return trace_id
+
+
+def long_answer(topic: str) -> str:
+    """An answer of made-up words that zstd cannot shrink below a few hundred bytes."""
+    rng = random.Random(topic)
+    return f"{topic}: " + " ".join("".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=7)) for _ in range(120))
 
 
 def blob_keys_of(trace_id: str) -> set[str]:
@@ -149,6 +159,53 @@ class TestExpirePayloads:
         assert result.blobs_deleted == 0
         assert PayloadBlob.objects.filter(sha256=uploaded.sha256).exists()
         assert filesystem_payloads() == {storage_key(uploaded.sha256)}
+
+
+@pytest.mark.django_db
+class TestExpireInlinePayloads:
+    def test_inline_blobs_leave_with_their_rows_and_stored_ones_with_their_objects(
+        self, stored_keys: StoredKeys, settings
+    ) -> None:
+        # Short prompts are kept inline, long answers go to the storage.
+        settings.PAYLOAD_INLINE_MAX_BYTES = 200
+        old = ingest_llm_trace(4, "old prompt about Paris", long_answer("old"))
+        young = ingest_llm_trace(1, "young prompt about Rome", long_answer("young"))
+        old_shas, young_shas = shas_of(old), shas_of(young)
+        assert inline_shas() == {min(old_shas, key=blob_size), min(young_shas, key=blob_size)}
+        assert stored_keys() == {storage_key(max(shas, key=blob_size)) for shas in (old_shas, young_shas)}
+
+        result = retention.expire_payloads(days=3)
+
+        assert (result.refs_deleted, result.blobs_deleted) == (2, 2)
+        assert set(PayloadBlob.objects.values_list("sha256", flat=True)) == young_shas
+        assert stored_keys() == {storage_key(max(young_shas, key=blob_size))}
+
+    def test_sweeping_only_inline_blobs_leaves_the_storage_alone(self, stored_keys: StoredKeys, settings) -> None:
+        settings.PAYLOAD_INLINE_MAX_BYTES = 16384
+        old = ingest_llm_trace(4, "old prompt about Paris", "an old answer")
+        settings.PAYLOAD_INLINE_MAX_BYTES = 0
+        young = ingest_llm_trace(1, "young prompt about Rome", "a young answer")
+        assert inline_shas() == shas_of(old)
+        before = stored_keys()
+        assert before == blob_keys_of(young)
+
+        result = retention.expire_payloads(days=3)
+
+        assert (result.refs_deleted, result.blobs_deleted) == (2, 2)
+        assert set(PayloadBlob.objects.values_list("sha256", flat=True)) == shas_of(young)
+        assert stored_keys() == before
+
+
+def shas_of(trace_id: str) -> set[str]:
+    return set(SpanPayloadRef.objects.filter(span__trace_id=trace_id).values_list("blob_id", flat=True))
+
+
+def inline_shas() -> set[str]:
+    return set(PayloadBlob.objects.filter(inline_data__isnull=False).values_list("sha256", flat=True))
+
+
+def blob_size(sha256: str) -> int:
+    return PayloadBlob.objects.get(sha256=sha256).size_bytes
 
 
 @pytest.mark.django_db

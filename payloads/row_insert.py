@@ -1,0 +1,101 @@
+"""Insert payload blob rows and span payload ref rows: COPY on Postgres, Django's bulk_create elsewhere (SQLite).
+
+Either kind of row may already be stored, and is then left as it is: a blob with the same content committed
+meanwhile by a concurrent batch, the refs of a re-sent span. COPY cannot skip such rows, so on Postgres the
+rows are copied into a temporary staging table and moved by one `INSERT ... SELECT ... ON CONFLICT DO
+NOTHING` that also deletes them from it. That is several times faster than bulk_create's multi-row INSERT,
+whose thousands of parameters psycopg quotes one by one (see `traces.span_insert`). The staging table is
+created once per database session, not per batch (catalog churn), and is `ON COMMIT DELETE ROWS`: temporary
+tables are never vacuumed, and a commit truncating it is what keeps it from growing with dead rows.
+
+Known limit: the staging tables are created from the real tables' column types when a session first inserts;
+a session opened before a migration that changes those columns keeps the old types until it reconnects.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from django.db import connection, transaction
+from django.db.models import Model
+
+from payloads.models import PayloadBlob, SpanPayloadRef
+
+
+class BlobRow(NamedTuple):
+    """A `payload_blobs` row to insert (its created and last-referenced times are the insert's)."""
+
+    sha256: str
+    size_bytes: int
+    stored_size_bytes: int
+    compression: str
+    content_type: str
+    redaction_mode: str
+    storage_key: str
+    inline_data: bytes | None
+
+
+class RefRow(NamedTuple):
+    span_pk: int
+    sha256: str
+    role: str
+    attribute: str
+
+
+def _columns(model: type[Model], attnames: Sequence[str]) -> list[str]:
+    by_attname = {field.attname: field.column for field in model._meta.concrete_fields if field.column}
+    return [by_attname[name] for name in attnames]
+
+
+_BLOB_COLUMNS = _columns(PayloadBlob, [*BlobRow._fields, "created_at", "last_referenced_at"])
+_REF_COLUMNS = _columns(SpanPayloadRef, ["span_id", "blob_id", "role", "attribute"])
+_BULK_BATCH_SIZE = 1000
+
+
+def insert_blobs(rows: Sequence[BlobRow], now: datetime) -> None:
+    """Insert the blob rows not stored yet, created and last referenced `now`."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _copy_skipping_conflicts(PayloadBlob._meta.db_table, _BLOB_COLUMNS, [(*row, now, now) for row in rows])
+    else:
+        PayloadBlob.objects.bulk_create(
+            [PayloadBlob(**row._asdict(), created_at=now, last_referenced_at=now) for row in rows],
+            ignore_conflicts=True,
+            batch_size=_BULK_BATCH_SIZE,
+        )
+
+
+def insert_refs(rows: Sequence[RefRow]) -> None:
+    """Insert the ref rows not stored yet (unique by span, role and attribute)."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _copy_skipping_conflicts(SpanPayloadRef._meta.db_table, _REF_COLUMNS, rows)
+    else:
+        SpanPayloadRef.objects.bulk_create(
+            [SpanPayloadRef(span_id=r.span_pk, blob_id=r.sha256, role=r.role, attribute=r.attribute) for r in rows],
+            ignore_conflicts=True,
+            batch_size=_BULK_BATCH_SIZE,
+        )
+
+
+def _copy_skipping_conflicts(table: str, columns: list[str], rows: Sequence[Sequence[object]]) -> None:
+    # Rows go in in the order of the first column: for blobs their key, so two batches inserting the same new
+    # blobs wait on each other instead of deadlocking. Every name below comes from the models, never from input.
+    staging = f"{table}_incoming"
+    names = ", ".join(f'"{column}"' for column in columns)
+    # One transaction at least: in autocommit, the copied rows would be deleted by the COPY's own commit.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            f'CREATE TEMPORARY TABLE IF NOT EXISTS "{staging}" ON COMMIT DELETE ROWS '  # noqa: S608
+            f'AS SELECT {names} FROM "{table}" WITH NO DATA'
+        )
+        with cursor.cursor.copy(f'COPY "{staging}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f'WITH incoming AS (DELETE FROM "{staging}" RETURNING {names}) '  # noqa: S608
+            f'INSERT INTO "{table}" ({names}) SELECT {names} FROM incoming ORDER BY "{columns[0]}" '
+            "ON CONFLICT DO NOTHING"
+        )
