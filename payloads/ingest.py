@@ -100,8 +100,9 @@ class PayloadBatch:
         missing = [payload for sha, payload in self._payloads.items() if sha not in self._known]
         self._new_blobs = _blob_rows(missing)
 
-    def write_refs(self) -> None:
-        """Blob rows and span refs, inside the spans' transaction (after the spans are inserted)."""
+    def write_refs(self, new_spans: set[tuple[str, str]]) -> None:
+        """Blob rows, and the refs of the spans this transaction inserted (`new_spans`, as (trace_id, span_id)):
+        a re-sent span keeps the refs it was first stored with. Inside the spans' transaction, after the spans."""
         if not self._known and not self._new_blobs:
             return
         now = timezone.now()
@@ -111,7 +112,11 @@ class PayloadBatch:
                 self._restore_vanished()
         insert_blobs(self._new_blobs, now)
         stored = self._known | {row.sha256 for row in self._new_blobs}
-        wanted = {key: [ref for ref in self._refs[key] + self._declared[key] if ref[2] in stored] for key in self._refs}
+        wanted = {
+            key: [ref for ref in self._refs[key] + self._declared[key] if ref[2] in stored]
+            for key in self._refs
+            if key in new_spans
+        }
         wanted = {key: refs for key, refs in wanted.items() if refs}
         if not wanted:
             return

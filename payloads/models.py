@@ -65,8 +65,12 @@ class PayloadBlob(models.Model):
 
 
 class SpanPayloadRef(models.Model):
-    span = models.ForeignKey("traces.Span", on_delete=models.CASCADE, related_name="payload_refs")
-    blob = models.ForeignKey(PayloadBlob, on_delete=models.PROTECT, related_name="span_refs", db_column="sha256")
+    # Indexes are few on purpose (every one costs ingest time): span_payload_refs_unique serves lookups by span,
+    # and the blob index is a plain one (no second, pattern-matching copy for a key that is never LIKE-searched).
+    span = models.ForeignKey("traces.Span", on_delete=models.CASCADE, related_name="payload_refs", db_index=False)
+    blob = models.ForeignKey(
+        PayloadBlob, on_delete=models.PROTECT, related_name="span_refs", db_column="sha256", db_index=False
+    )
     role = models.CharField(max_length=64)
     # The span attribute (or flattened key glob, or "events") the content came from.
     attribute = models.CharField(max_length=255)
@@ -76,6 +80,7 @@ class SpanPayloadRef(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["span", "role", "attribute"], name="span_payload_refs_unique"),
         ]
+        indexes = [models.Index(fields=["blob"], name="span_payload_refs_blob_idx")]
 
     def __str__(self) -> str:
         return f"span {self.span_id} {self.role} -> sha256:{self.blob_id}"

@@ -1,9 +1,10 @@
 """Insert payload blob rows and span payload ref rows: COPY on Postgres, Django's bulk_create elsewhere (SQLite).
 
-Either kind of row may already be stored, and is then left as it is: a blob with the same content committed
-meanwhile by a concurrent batch, the refs of a re-sent span. COPY cannot skip such rows, so on Postgres the
-rows are copied into a temporary staging table and moved by one `INSERT ... SELECT ... ON CONFLICT DO
-NOTHING` that also deletes them from it. That is several times faster than bulk_create's multi-row INSERT,
+A blob row may already be stored, and is then left as it is: a blob with the same content committed meanwhile
+by a concurrent batch. COPY cannot skip such rows, so on Postgres blob rows are copied into a temporary
+staging table and moved by one `INSERT ... SELECT ... ON CONFLICT DO NOTHING` that also deletes them from it.
+Ref rows are only ever inserted for spans inserted in the same transaction (`payloads.ingest`), so none can be
+stored yet: they are copied straight into their table. That is several times faster than bulk_create's multi-row INSERT,
 whose thousands of parameters psycopg quotes one by one (see `traces.span_insert`). The staging table is
 created once per database session, not per batch (catalog churn), and is `ON COMMIT DELETE ROWS`: temporary
 tables are never vacuumed, and a commit truncating it is what keeps it from growing with dead rows.
@@ -20,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 
 from payloads.models import PayloadBlob, SpanPayloadRef
+from tracefoundry_site.copy_rows import copy_rows
 
 
 class BlobRow(NamedTuple):
@@ -67,15 +69,15 @@ def insert_blobs(rows: Sequence[BlobRow], now: datetime) -> None:
 
 
 def insert_refs(rows: Sequence[RefRow]) -> None:
-    """Insert the ref rows not stored yet (unique by span, role and attribute)."""
+    """Insert the ref rows of spans inserted in this transaction (none of their refs can be stored yet)."""
     if not rows:
         return
     if connection.vendor == "postgresql":
-        _copy_skipping_conflicts(SpanPayloadRef._meta.db_table, _REF_COLUMNS, rows)
+        names = ", ".join(f'"{column}"' for column in _REF_COLUMNS)
+        copy_rows(f'COPY "{SpanPayloadRef._meta.db_table}" ({names}) FROM STDIN', rows)
     else:
         SpanPayloadRef.objects.bulk_create(
             [SpanPayloadRef(span_id=r.span_pk, blob_id=r.sha256, role=r.role, attribute=r.attribute) for r in rows],
-            ignore_conflicts=True,
             batch_size=_BULK_BATCH_SIZE,
         )
 
@@ -91,9 +93,7 @@ def _copy_skipping_conflicts(table: str, columns: list[str], rows: Sequence[Sequ
             f'CREATE TEMPORARY TABLE IF NOT EXISTS "{staging}" ON COMMIT DELETE ROWS '  # noqa: S608
             f'AS SELECT {names} FROM "{table}" WITH NO DATA'
         )
-        with cursor.cursor.copy(f'COPY "{staging}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
+        copy_rows(f'COPY "{staging}" ({names}) FROM STDIN', rows)
         cursor.execute(
             f'WITH incoming AS (DELETE FROM "{staging}" RETURNING {names}) '  # noqa: S608
             f'INSERT INTO "{table}" ({names}) SELECT {names} FROM incoming ORDER BY "{columns[0]}" '

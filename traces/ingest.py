@@ -105,7 +105,7 @@ def write_spans(spans: list[SpanRow], trace_ids: list[str], source: str, payload
         new_spans = [span for span in spans if (span["trace_id"], span["span_id"]) not in stored]
         insert_spans(new_spans)
         if payloads is not None:
-            payloads.write_refs()
+            payloads.write_refs({(span["trace_id"], span["span_id"]) for span in new_spans})
         if not new_spans:
             return  # a re-sent batch: nothing changes
         for span in new_spans:

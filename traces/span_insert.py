@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from django.db import connection
 
+from tracefoundry_site.copy_rows import copy_rows
 from traces.models import Span
 
 SpanRow = dict[str, Any]
@@ -25,9 +26,10 @@ def insert_spans(rows: list[SpanRow]) -> None:
     if not rows:
         return
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor, cursor.cursor.copy(_COPY_INTO_SPANS) as copy:
-            for row in rows:
-                copy.write_row([_json(row[name]) if name in _JSON_ATTNAMES else row[name] for name in _ATTNAMES])
+        copy_rows(
+            _COPY_INTO_SPANS,
+            ([_json(row[name]) if name in _JSON_ATTNAMES else row[name] for name in _ATTNAMES] for row in rows),
+        )
     else:
         Span.objects.bulk_create([Span(**row) for row in rows], batch_size=500)
 

@@ -1,11 +1,11 @@
-"""Inserting blob and ref rows (COPY on Postgres, bulk_create on SQLite): rows already stored, for instance by
-a concurrent batch with the same content, are left as they are, and several inserts in one transaction each
-store their rows once."""
+"""Inserting blob and ref rows (COPY on Postgres, bulk_create on SQLite): blob rows already stored, for instance
+by a concurrent batch with the same content, are left as they are; refs are only inserted for new spans, so a
+duplicate is refused; several inserts in one transaction each store their rows once."""
 
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from payloads.hashing import sha256_hex
@@ -53,36 +53,35 @@ def _blob_values() -> list[tuple]:
     return list(PayloadBlob.objects.values_list("sha256", "storage_key", "inline_data", "created_at"))
 
 
-def test_ref_rows_already_stored_are_skipped_and_the_rest_inserted() -> None:
+def test_ref_rows_are_inserted_and_a_duplicate_is_refused() -> None:
     blob = _inline("shared answer")
     insert_blobs([blob], timezone.now())
     first, second = _span_pks(2)
-    insert_refs([RefRow(first, blob.sha256, "output", "output.value")])
 
-    insert_refs(
-        [
-            RefRow(first, blob.sha256, "output", "output.value"),
-            RefRow(first, blob.sha256, "output", "output.value"),
-            RefRow(second, blob.sha256, "output", "output.value"),
-        ]
-    )
+    insert_refs([RefRow(first, blob.sha256, "output", "output.value"), RefRow(second, blob.sha256, "output", "x")])
 
     assert sorted(SpanPayloadRef.objects.values_list("span_id", "role", "attribute")) == [
         (first, "output", "output.value"),
-        (second, "output", "output.value"),
+        (second, "output", "x"),
     ]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_refs([RefRow(first, blob.sha256, "output", "output.value")])
 
 
 def test_several_inserts_in_one_transaction_each_store_their_rows_once() -> None:
-    span_pks = _span_pks(3)
+    span_pks = _span_pks(6)
     now = timezone.now()
     batches = [[_inline(f"batch {batch} blob {i}") for i in range(700)] for batch in range(2)]
 
     with transaction.atomic():
-        for rows in batches:
+        for batch, rows in enumerate(batches):
             insert_blobs(rows, now)
-            insert_refs([RefRow(pk, rows[i].sha256, "input", "input.value") for i, pk in enumerate(span_pks)])
+            insert_blobs(rows[:10], now)
+            pks = span_pks[batch * 3 : batch * 3 + 3]
+            insert_refs([RefRow(pk, rows[i].sha256, "input", "input.value") for i, pk in enumerate(pks)])
 
     assert PayloadBlob.objects.count() == 1400
-    assert SpanPayloadRef.objects.count() == 3
-    assert set(SpanPayloadRef.objects.values_list("blob_id", flat=True)) == {row.sha256 for row in batches[0][:3]}
+    assert SpanPayloadRef.objects.count() == 6
+    assert set(SpanPayloadRef.objects.values_list("blob_id", flat=True)) == {
+        row.sha256 for rows in batches for row in rows[:3]
+    }

@@ -6,6 +6,19 @@ import django.db.models.lookups
 from django.db import migrations, models
 
 
+def drop_pattern_index_of_trace_key(apps, schema_editor):
+    # Django gives a varchar primary key a second, varchar_pattern_ops index for LIKE queries; trace ids are
+    # only ever compared whole, and every summary update writes to each index of the row.
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'traces' AND indexdef LIKE '%varchar_pattern_ops%'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f"DROP INDEX {schema_editor.quote_name(name)}")
+
+
 # The trace field changes in two steps (index, then constraint): one AlterField would keep the index.
 class Migration(migrations.Migration):
     dependencies = [
@@ -13,6 +26,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(drop_pattern_index_of_trace_key, migrations.RunPython.noop),
         migrations.RemoveConstraint(
             model_name="span",
             name="spans_span_id_hex",
