@@ -25,6 +25,8 @@ from traces.span_insert import SpanRow, insert_spans
 
 _SEARCH_VALUE_CHARS = 200
 _SEARCH_TEXT_CHARS = 32_000
+# Payload refs are content hashes: nothing anyone types into a search box, and a lot of index to keep current.
+_UNSEARCHED_PREFIX = "tracefoundry.payload."
 _TOKEN_CATEGORIES = (SpanCategory.LLM, SpanCategory.EMBEDDING)
 _MAX_REJECTION_REASONS = 5
 
@@ -282,8 +284,8 @@ def _search_words_of_batch(spans: list[SpanRow]) -> dict[str, set[str]]:
         bucket.update(
             w for w in (span[k] for k in ("trace_id", "name", "model", "tool_name", "service", "status_message")) if w
         )
-        for value in span["attributes"].values():
-            if isinstance(value, str) and value:
+        for key, value in span["attributes"].items():
+            if value and isinstance(value, str) and not key.startswith(_UNSEARCHED_PREFIX):
                 bucket.add(value[:_SEARCH_VALUE_CHARS].replace("\n", " "))
     return words
 

@@ -297,3 +297,20 @@ def test_span_detail_marks_a_declared_ref_without_content_as_missing(api: Client
             "status": "missing",
         }
     ]
+
+
+@pytest.mark.django_db
+def test_free_text_covers_attribute_values_but_not_payload_hashes(api: Client) -> None:
+    spec = SpanSpec(
+        new_trace_id(),
+        new_span_id(),
+        "tool",
+        attributes={"custom.note": "findme-value", "tracefoundry.payload.input_ref": "sha256:" + "cd" * 32},
+    )
+    ingest([spec])
+
+    def found(q: str) -> list[str]:
+        return [item["trace_id"] for item in api.get("/api/traces", {"q": q}).json()["items"]]
+
+    assert found("findme") == [spec.trace_id]
+    assert found("cdcdcdcd") == []
