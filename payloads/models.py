@@ -67,7 +67,11 @@ class PayloadBlob(models.Model):
 class SpanPayloadRef(models.Model):
     # Indexes are few on purpose (every one costs ingest time): span_payload_refs_unique serves lookups by span,
     # and the blob index is a plain one (no second, pattern-matching copy for a key that is never LIKE-searched).
-    span = models.ForeignKey("traces.Span", on_delete=models.CASCADE, related_name="payload_refs", db_index=False)
+    # No database constraint to spans either: refs are only inserted with their span, in its transaction, and
+    # span deletes cascade through the ORM. (The blob constraint stays: payload retention relies on it.)
+    span = models.ForeignKey(
+        "traces.Span", on_delete=models.CASCADE, related_name="payload_refs", db_index=False, db_constraint=False
+    )
     blob = models.ForeignKey(
         PayloadBlob, on_delete=models.PROTECT, related_name="span_refs", db_column="sha256", db_index=False
     )

@@ -50,4 +50,15 @@ class Migration(migrations.Migration):
             model_name="spanpayloadref",
             index=models.Index(fields=["blob"], name="span_payload_refs_blob_idx"),
         ),
+        migrations.AlterField(
+            model_name="spanpayloadref",
+            name="span",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="payload_refs",
+                to="traces.span",
+            ),
+        ),
     ]
