@@ -51,6 +51,8 @@ class Pattern:
     regex: re.Pattern[str]
     hints: tuple[str, ...]
     check: str
+    # The regex runs only on text with at least this many ASCII digits (0: always).
+    min_digits: int
     # The replacement for the whole match or for the `secret` group.
     replacement: str
     has_secret_group: bool
@@ -229,7 +231,7 @@ class _Reader:
 
     def pattern(self, node: yaml.Node) -> Pattern:
         fields = self.mapping(
-            node, "a patterns entry", required={"name", "class", "regex"}, optional={"hints", "check"}
+            node, "a patterns entry", required={"name", "class", "regex"}, optional={"hints", "check", "min_digits"}
         )
         name = self.name(fields["name"], "pattern name")
         pattern_class = self.scalar(fields["class"], "class")
@@ -247,6 +249,9 @@ class _Reader:
             if not hint or hint != hint.lower():
                 raise self.error(hint_node, f"pattern {name!r}: hints must be non-empty and lower-case")
         check = self.scalar(fields["check"], "check") if "check" in fields else ""
+        min_digits = self.scalar(fields["min_digits"], "min_digits") if "min_digits" in fields else "0"
+        if not min_digits.isdigit():
+            raise self.error(fields["min_digits"], f"pattern {name!r}: min_digits must be a whole number")
         if check and check not in _CHECKS:
             raise self.error(fields["check"], f"pattern {name!r}: unknown check {check!r} (known: luhn)")
         return Pattern(
@@ -255,6 +260,7 @@ class _Reader:
             regex=regex,
             hints=hints,
             check=check,
+            min_digits=int(min_digits),
             replacement=f"[REDACTED:{name}]",
             has_secret_group="secret" in regex.groupindex,
         )

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from payloads.policy import PolicyError, load_policy, parse_policy
+from payloads.redaction import RedactionMode, Redactor
 
 GOOD = """version: 1
 allowed_attributes: [service.*]
@@ -57,6 +58,7 @@ def test_shipped_policy_loads_with_the_required_patterns() -> None:
         (GOOD + "unknown_section: []\n", "line 9: unknown key 'unknown_section'"),
         (GOOD.replace("    class: credential", "   class: credential"), "line 7: invalid YAML"),
         (GOOD.replace("'tok_[a-z]+'", "'x*'"), "line 8: pattern 'token': regex matches the empty string"),
+        (GOOD + "    min_digits: many\n", "line 9: pattern 'token': min_digits must be a whole number"),
         (
             GOOD.replace("{key: input.value, role: input}", "{key: llm.*.x, role: m, flattened: true}"),
             "line 4: key 'llm.*.x' must be a literal prefix",
@@ -100,3 +102,12 @@ def test_start_up_stops_on_a_bad_policy(tmp_path: Path) -> None:
 
     assert result.returncode != 0
     assert f"redaction policy: {bad} line 8: pattern 'token': invalid regex" in result.stderr
+
+
+def test_a_pattern_with_min_digits_runs_only_on_text_with_that_many_digits() -> None:
+    policy = parse_policy(GOOD.replace("'tok_[a-z]+'", "'tok_[0-9a-z]+'") + "    min_digits: 3\n", "policy.yaml")
+    redactor = Redactor(policy, RedactionMode.STANDARD)
+
+    assert redactor.text("key tok_abc12 here") == "key tok_abc12 here"
+    assert redactor.text("key tok_abc123 here") == "key [REDACTED:token] here"
+    assert redactor.text("key tok_abc here, call 555") == "key [REDACTED:token] here, call 555"
