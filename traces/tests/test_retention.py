@@ -306,3 +306,26 @@ class TestWorkers:
         assert not Span.objects.filter(trace_id=old).exists()
         assert list(tmp_path.glob("celerybeat-schedule*"))
         assert "traces.tasks.expire_trace_metadata" in log.read_text()
+
+
+@pytest.mark.django_db
+def test_a_trace_row_retention_deletes_while_a_batch_is_being_written_is_created_again(monkeypatch) -> None:
+    """Retention deleting the trace row between ingest's insert and its lock must not leave spans without it."""
+    trace_id = ingest_trace(retention.unix_nanos(timezone.now()), span_count=2)
+    more = SpanSpec(trace_id, new_span_id(), "late step", start_ns=retention.unix_nanos(timezone.now()))
+    create_rows = Trace.objects.bulk_create
+    calls = []
+
+    def create_then_lose_the_row(objs, **kwargs):
+        created = create_rows(objs, **kwargs)
+        calls.append(len(objs))
+        if len(calls) == 1:
+            retention._delete_traces([trace_id])  # what an expiry batch does, committed in between
+        return created
+
+    monkeypatch.setattr(Trace.objects, "bulk_create", create_then_lose_the_row)
+    ingest_request(export_request([more]))
+
+    assert calls == [1, 1]
+    assert Trace.objects.get(trace_id=trace_id).span_count == 1
+    assert list(Span.objects.filter(trace_id=trace_id).values_list("name", flat=True)) == ["late step"]
