@@ -57,8 +57,9 @@ lint: install frontend-lint sdk-typescript-lint ## ruff and mypy (and eslint + t
 openapi: install ## Regenerate the committed OpenAPI schema (frontend/openapi.yaml)
 	$(TEST_ENV) $(PY) manage.py spectacular --validate --fail-on-warn --file frontend/openapi.yaml
 
-bench: install ## Ingest and query benchmark on Postgres (prints spans/s, memory, p50/p95)
+bench: install ## Ingest and query benchmark on Postgres: 1M spans, then payload-heavy (prints spans/s, memory, p50/p95)
 	$(TEST_ENV) $(PY) scripts/bench.py --database-url $(TEST_DATABASE_URL)_bench
+	$(TEST_ENV) $(PY) scripts/bench.py --database-url $(TEST_DATABASE_URL)_bench --spans 200000 --payload-bytes 2048
 
 # make demo-load [TRACES=50] [SEED=1] [SCENARIO=mix] [URL=http://127.0.0.1:8000] [INGEST_KEY=...]; @ keeps the key out of logs.
 TRACES ?= 50

@@ -2,11 +2,12 @@
 
 Seeds realistic agent traces, posts them as OTLP protobuf (gzip, 512 spans a request) from concurrent posters,
 and prints spans/s stored end to end (a 200 from /otlp means committed, and the count is checked in the
-database afterwards), the server's peak memory (sum of gunicorn processes' peak RSS), then p50/p95 of
-`/api/traces` with and without filters and of `/api/traces/{id}/spans` at the stored span count.
+database afterwards), the server's peak memory (sum of gunicorn processes' peak RSS), the host's busy, idle and
+stolen CPU during ingest, then p50/p95 of `/api/traces` with and without filters and of `/api/traces/{id}/spans`
+at the stored span count. `make bench` runs the two invocations below.
 
     python scripts/bench.py --database-url postgres://postgres@127.0.0.1:5432/tracefoundry_bench
-    python scripts/bench.py --spans 100000 --payload-bytes 2048    # payload-heavy ingest
+    python scripts/bench.py --spans 200000 --payload-bytes 2048    # payload-heavy ingest
 """
 
 import argparse
@@ -207,6 +208,26 @@ def peak_rss_mib(root_pid: int) -> float:
     return total_kib / 1024
 
 
+def host_cpu_ticks() -> list[int]:
+    """The machine's CPU time counters (user … steal), empty where /proc/stat is missing."""
+    try:
+        return [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (FileNotFoundError, ValueError):
+        return []
+
+
+def cpu_share(before: list[int], after: list[int]) -> str:
+    """Busy, idle and stolen shares of the machine's CPU time between two readings.
+
+    Steal is time the hypervisor gave to other guests: on a shared host it lowers every figure here, so it is
+    printed with them.
+    """
+    user, nice, system, idle, iowait, irq, softirq, steal = (b - a for a, b in zip(before, after, strict=True))
+    total = max(1, user + nice + system + idle + iowait + irq + softirq + steal)
+    busy = user + nice + system + irq + softirq
+    return f"{busy / total:.0%} busy, {(idle + iowait) / total:.0%} idle, {steal / total:.0%} stolen by the host"
+
+
 def child_pids(pid: int) -> list[int]:
     try:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -310,10 +331,12 @@ def main() -> None:
             session = session_per_thread.setdefault(threading.get_ident(), requests.Session())
             return session.post(f"{base}/otlp/v1/traces", data=body, headers=headers, timeout=120).status_code
 
+        cpu_before = host_cpu_ticks()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.posters) as pool:
             statuses = list(pool.map(post, bodies))
         elapsed = time.perf_counter() - started
+        cpu_after = host_cpu_ticks()
         stored = StoredSpan.objects.count()
         failures = len([s for s in statuses if s != 200])
         print(
@@ -321,6 +344,8 @@ def main() -> None:
             f"({args.posters} posters, {args.workers} gunicorn workers, {failures} failed requests)"
         )
         print(f"server peak memory: {peak_rss_mib(server.pid):,.0f} MiB (sum of gunicorn processes' peak RSS)")
+        if cpu_before and cpu_after:
+            print(f"host CPU during ingest: {cpu_share(cpu_before, cpu_after)}")
 
         # Fresh planner statistics, as autovacuum would have gathered them on a server that ran for a while.
         with connection.cursor() as cursor:
