@@ -264,12 +264,11 @@ def main() -> None:
     }
     os.environ.update(env)
     recreate_database(args.database_url)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-        cwd=PROJECT_DIR,
-        env=env,
-        check=True,
-    )
+    # As `make run` does before serving.
+    for command in (["migrate"], ["collectstatic"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command, "--no-input", "-v", "0"], cwd=PROJECT_DIR, env=env, check=True
+        )
 
     import django
 
