@@ -54,8 +54,9 @@ lint: install frontend-lint sdk-typescript-lint ## ruff and mypy (and eslint + t
 	$(VENV)/bin/ruff format --check .
 	$(TEST_ENV) $(VENV)/bin/mypy .
 
-openapi: install ## Regenerate the committed OpenAPI schema (frontend/openapi.yaml)
+openapi: install frontend/node_modules/.installed ## Regenerate the committed OpenAPI schema and the explorer's types from it
 	$(TEST_ENV) $(PY) manage.py spectacular --validate --fail-on-warn --file frontend/openapi.yaml
+	cd frontend && pnpm api-types
 
 bench: install ## Ingest and query benchmark on Postgres: 1M spans, then payload-heavy (prints spans/s, memory, p50/p95)
 	$(TEST_ENV) $(PY) scripts/bench.py --database-url $(TEST_DATABASE_URL)_bench

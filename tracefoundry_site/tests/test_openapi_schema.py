@@ -13,5 +13,5 @@ def test_committed_schema_has_not_drifted() -> None:
     generated = io.StringIO()
     call_command("spectacular", "--validate", "--fail-on-warn", stdout=generated)
     assert generated.getvalue() == SCHEMA_FILE.read_text(), (
-        "the API changed: run `make openapi` and commit frontend/openapi.yaml"
+        "the API changed: run `make openapi` and commit frontend/openapi.yaml and frontend/src/lib/api-schema.d.ts"
     )

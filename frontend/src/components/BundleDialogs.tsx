@@ -5,7 +5,8 @@
 import { useEffect, useState } from "react";
 
 import { postJson, request } from "@/lib/api";
-import type { DryReplayReport, RedactionMode } from "@/lib/api-types";
+import type { DryReplayReport, ExportRequest, RedactionMode } from "@/lib/api-types";
+import { exportOptions } from "@/lib/export-options";
 import { formatBytes } from "@/lib/format";
 
 import { ErrorState } from "./common";
@@ -44,20 +45,11 @@ export function ExportDialog({ traceId, onClose }: { traceId: string; onClose: (
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState<string | null>(null);
 
-  const modes: { value: RedactionMode; label: string; allowed: boolean; reason: string }[] = [
-    { value: "strict", label: "Strict: credentials and personal data masked, attributes outside the allowlist dropped", allowed: true, reason: "" },
-    {
-      value: "standard",
-      label: "Standard: credentials masked",
-      allowed: permissions.export_with_payloads,
-      reason: `Needs the engineer or admin role (you are ${role}).`,
-    },
-    {
-      value: "off",
-      label: "Off: nothing masked",
-      allowed: permissions.export_unredacted,
-      reason: `Only admins may export unredacted bundles (you are ${role}).`,
-    },
+  const options = exportOptions(permissions, role, { includePayloads, redaction });
+  const modes: { value: RedactionMode; label: string }[] = [
+    { value: "strict", label: "Strict: credentials and personal data masked, attributes outside the allowlist dropped" },
+    { value: "standard", label: "Standard: credentials masked" },
+    { value: "off", label: "Off: nothing masked" },
   ];
 
   const exportBundle = async () => {
@@ -68,7 +60,7 @@ export function ExportDialog({ traceId, onClose }: { traceId: string; onClose: (
       const response = await request(`/api/traces/${traceId}/export`, {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/zip, application/json" },
-        body: JSON.stringify({ include_payloads: includePayloads, redaction }),
+        body: JSON.stringify({ include_payloads: includePayloads, redaction } satisfies ExportRequest),
       });
       const blob = await response.blob();
       const name = filenameOf(response.headers.get("content-disposition"), `tracefoundry-${traceId}.zip`);
@@ -101,13 +93,13 @@ export function ExportDialog({ traceId, onClose }: { traceId: string; onClose: (
             type="checkbox"
             name="include_payloads"
             checked={includePayloads}
-            disabled={!permissions.export_with_payloads}
+            disabled={!options.includePayloads.allowed}
             onChange={(e) => setIncludePayloads(e.target.checked)}
           />{" "}
           Include payloads (prompts, completions, tool I/O)
-          {!permissions.export_with_payloads ? (
+          {!options.includePayloads.allowed ? (
             <span className="reason" data-testid="reason-include_payloads">
-              Needs the engineer or admin role (you are {role}).
+              {options.includePayloads.reasons.join(" ")}
             </span>
           ) : null}
         </label>
@@ -121,13 +113,13 @@ export function ExportDialog({ traceId, onClose }: { traceId: string; onClose: (
               name="redaction"
               value={mode.value}
               checked={redaction === mode.value}
-              disabled={!mode.allowed}
+              disabled={!options.redaction[mode.value].allowed}
               onChange={() => setRedaction(mode.value)}
             />{" "}
             {mode.label}
-            {!mode.allowed ? (
+            {!options.redaction[mode.value].allowed ? (
               <span className="reason" data-testid={`reason-${mode.value}`}>
-                {mode.reason}
+                {options.redaction[mode.value].reasons.join(" ")}
               </span>
             ) : null}
           </label>
@@ -173,9 +165,19 @@ export function DryReplayDialog({ traceId, onClose }: { traceId: string; onClose
           </p>
           <ul className="checks">
             {report.checks.map((check, i) => (
-              <li key={i} data-testid="dry-replay-check" data-check={check.name} data-ok={String(check.ok)}>
-                <span className={check.ok ? "ok" : "fail"}>{check.ok ? "✓" : "✗"}</span> <strong>{check.name}</strong>{" "}
+              <li key={i} data-testid="dry-replay-check" data-check={check.name} data-ok={String(check.ok)} data-skipped={String(check.skipped)}>
+                <span className={check.skipped ? "muted" : check.ok ? "ok" : "fail"}>{check.skipped ? "–" : check.ok ? "✓" : "✗"}</span>{" "}
+                <strong>{check.name}</strong> {check.skipped ? <span className="badge">skipped</span> : null}{" "}
                 <span className="muted">{check.detail}</span>
+                {check.findings.length > 0 ? (
+                  <ul data-testid="dry-replay-findings">
+                    {check.findings.map((finding, j) => (
+                      <li key={j} className="mono">
+                        {finding}
+                      </li>
+                    ))}
+                  </ul>
+                ) : null}
               </li>
             ))}
           </ul>

@@ -3,7 +3,8 @@
 /**
  * Payload refs of a span, and (for roles allowed to read contents) the redacted content fetched from
  * `/api/payloads/{ref}`, shown as a conversation when it is a list of chat messages, else pretty JSON or text.
- * Viewers see refs, hashes and sizes only; the content is never requested for them.
+ * Viewers see refs, hashes and sizes only; the content is never requested for them. Refs whose content expired
+ * or never arrived are labelled so, and their content is not requested either.
  */
 
 import { useState } from "react";
@@ -11,6 +12,7 @@ import { useState } from "react";
 import { ApiError, getJson } from "@/lib/api";
 import type { PayloadContent, PayloadRef } from "@/lib/api-types";
 import { formatBytes } from "@/lib/format";
+import { payloadAvailability } from "@/lib/payload-status";
 
 import { CopyButton, ErrorState } from "./common";
 import { roleLabel, useMe, usePermissions } from "./me";
@@ -35,6 +37,7 @@ export function PayloadRefs({ refs }: { refs: PayloadRef[] }) {
 }
 
 function PayloadItem({ payloadRef, canRead }: { payloadRef: PayloadRef; canRead: boolean }) {
+  const availability = payloadAvailability(payloadRef.status);
   const [content, setContent] = useState<PayloadContent | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
@@ -59,13 +62,18 @@ function PayloadItem({ payloadRef, canRead }: { payloadRef: PayloadRef; canRead:
   };
 
   return (
-    <div className="payload" data-testid="payload" data-role={payloadRef.role}>
+    <div className="payload" data-testid="payload" data-role={payloadRef.role} data-status={payloadRef.status}>
       <div className="head">
         <strong>{payloadRef.role}</strong>
+        {!availability.loadable ? (
+          <span className="badge warn" data-testid="payload-status">
+            {availability.label}
+          </span>
+        ) : null}
         <span className="muted">{payloadRef.content_type || "unknown type"}</span>
         <span className="muted">{formatBytes(payloadRef.size_bytes)}</span>
         <span className="spacer" style={{ flex: 1 }} />
-        {canRead ? (
+        {canRead && availability.loadable ? (
           <button type="button" onClick={toggle} data-testid="payload-open">
             {open ? "Hide content" : "Show content"}
           </button>
@@ -75,6 +83,11 @@ function PayloadItem({ payloadRef, canRead }: { payloadRef: PayloadRef; canRead:
         {payloadRef.ref}
         <CopyButton value={payloadRef.ref} label="Copy ref" />
       </div>
+      {!availability.loadable ? (
+        <p className="note" data-testid="payload-unavailable">
+          {availability.explanation}
+        </p>
+      ) : null}
       {payloadRef.attribute ? <div className="muted">from attribute <span className="mono">{payloadRef.attribute}</span></div> : null}
       {open ? (
         loading ? (

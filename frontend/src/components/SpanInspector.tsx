@@ -68,7 +68,7 @@ export function SpanInspector({ span }: { span: SpanItem | null }) {
           {llmish ? (
             <Row k="tokens" v={`${formatInt(span.input_tokens)} in · ${formatInt(span.output_tokens)} out · ${formatInt(span.total_tokens)} total`} />
           ) : null}
-          {span.cost_usd !== null && Number(span.cost_usd) > 0 ? <Row k="cost" v={formatCost(span.cost_usd)} /> : null}
+          {Number(span.cost_usd) > 0 ? <Row k="cost" v={formatCost(span.cost_usd)} /> : null}
         </tbody>
       </table>
 

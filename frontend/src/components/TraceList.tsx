@@ -7,7 +7,7 @@ import { useRouter, useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { getJson } from "@/lib/api";
-import type { Facets, Page, TraceSummary } from "@/lib/api-types";
+import type { Facets, TracePage, TraceSummary } from "@/lib/api-types";
 import { apiQuery, FILTER_KEYS, type FilterKey, listStateQuery, type ListState, parseListState, RANGES, SORTS } from "@/lib/filters";
 import { formatCost, formatDuration, formatInt } from "@/lib/format";
 
@@ -41,7 +41,7 @@ export function TraceList() {
     const controller = new AbortController();
     setLoading(true);
     setError(null);
-    getJson<Page<TraceSummary>>(`/api/traces?${apiQuery(state, Date.now())}`, controller.signal)
+    getJson<TracePage>(`/api/traces?${apiQuery(state, Date.now())}`, controller.signal)
       .then((page) => {
         setItems(page.items);
         setCursor(page.next_cursor);
@@ -67,7 +67,7 @@ export function TraceList() {
     if (!cursor) return;
     setLoadingMore(true);
     try {
-      const page = await getJson<Page<TraceSummary>>(`/api/traces?${apiQuery(state, Date.now(), cursor)}`);
+      const page = await getJson<TracePage>(`/api/traces?${apiQuery(state, Date.now(), cursor)}`);
       setItems((previous) => [...previous, ...page.items]);
       setCursor(page.next_cursor);
     } catch (e) {

@@ -10,7 +10,7 @@ import { useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { getJson } from "@/lib/api";
-import type { Page, SpanItem, TraceDetail } from "@/lib/api-types";
+import type { SpanItem, SpanPage, TraceDetail } from "@/lib/api-types";
 import { formatCost, formatDuration, formatInt } from "@/lib/format";
 import { ancestorIds, buildTree, moveSelection, timeTicks, visibleRows } from "@/lib/layout";
 
@@ -25,7 +25,7 @@ async function loadSpans(traceId: string, signal: AbortSignal): Promise<SpanItem
   let cursor: string | null = null;
   do {
     const query: string = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
-    const page: Page<SpanItem> = await getJson<Page<SpanItem>>(`/api/traces/${traceId}/spans${query}`, signal);
+    const page: SpanPage = await getJson<SpanPage>(`/api/traces/${traceId}/spans${query}`, signal);
     spans.push(...page.items);
     cursor = page.next_cursor;
   } while (cursor);

@@ -11,7 +11,9 @@ import { ApiError, getJson } from "@/lib/api";
 import type { Me, Permissions } from "@/lib/api-types";
 
 export const NO_PERMISSIONS: Permissions = {
+  view_traces: false,
   read_payload_content: false,
+  export_bundles: false,
   export_with_payloads: false,
   export_unredacted: false,
   import_bundles: false,

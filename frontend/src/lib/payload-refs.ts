@@ -1,39 +1,75 @@
 /**
- * The payload refs of a span. The API lists them in `payload_refs`; spans also carry them as attributes
- * (`tracefoundry.payload.<role>_ref` = `sha256:<hex>`, `tracefoundry.payload.<role>_size`), which is what is
- * read when the list is empty (e.g. an older server), so a ref is never silently missing.
+ * The payload-ref convention, the explorer's one copy of it. A span names each payload taken out of it by two
+ * attributes: `tracefoundry.payload.<role>_ref` = `sha256:<64 lowercase hex>` and `tracefoundry.payload.<role>_size`
+ * = its size in bytes, where a role is 1 to 48 of `[a-z0-9_]`. The server's payloads module owns the convention;
+ * both are tested against the same golden fixtures (`payloads/tests/fixtures/payload_refs.json`).
  */
 
 import type { Attributes, PayloadRef } from "./api-types";
 
-const REF_KEY = /^tracefoundry\.payload\.([a-z0-9_]+)_ref$/;
-const REF_VALUE = /^sha256:([0-9a-f]{64})$/;
+const KEY_PREFIX = "tracefoundry.payload.";
+const REF_KEY = /^tracefoundry\.payload\.([a-z0-9_]{1,48})_ref$/;
+const REF_VALUE = /^sha256:[0-9a-f]{64}$/;
+const SIZE_TEXT = /^[0-9]+$/;
 
-export function refsFromAttributes(attributes: Attributes | null | undefined): PayloadRef[] {
-  const refs: PayloadRef[] = [];
-  for (const [key, value] of Object.entries(attributes ?? {})) {
-    const role = REF_KEY.exec(key)?.[1];
-    const sha = typeof value === "string" ? REF_VALUE.exec(value)?.[1] : undefined;
-    if (!role || !sha) continue;
-    const size = attributes?.[`tracefoundry.payload.${role}_size`];
-    refs.push({
-      ref: `sha256:${sha}`,
-      role,
-      attribute: key,
-      size_bytes: typeof size === "number" ? size : typeof size === "string" && /^\d+$/.test(size) ? Number(size) : null,
-      content_type: "",
-      sha256: sha,
-    });
-  }
-  return refs.sort((a, b) => a.role.localeCompare(b.role));
+/** One ref named on a span: its role, `sha256:<hex>` and the size the span states (null when it states none). */
+export interface SpanRef {
+  role: string;
+  hash: string;
+  size: number | null;
 }
 
+export function refKey(role: string): string {
+  return `${KEY_PREFIX}${role}_ref`;
+}
+
+export function sizeKey(role: string): string {
+  return `${KEY_PREFIX}${role}_size`;
+}
+
+export function isPayloadRef(value: unknown): value is string {
+  return typeof value === "string" && REF_VALUE.test(value);
+}
+
+/** The refs a span's attributes name, sorted by role (code point order, as the server sorts). */
+export function refsOfSpan(attributes: Attributes | null | undefined): SpanRef[] {
+  const refs: SpanRef[] = [];
+  for (const [key, value] of Object.entries(attributes ?? {})) {
+    const role = REF_KEY.exec(key)?.[1];
+    if (role && isPayloadRef(value)) refs.push({ role, hash: value, size: sizeOf(attributes?.[sizeKey(role)]) });
+  }
+  return refs.sort((a, b) => (a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
+}
+
+function sizeOf(value: unknown): number | null {
+  if (typeof value === "number") return Number.isInteger(value) && value >= 0 ? value : null;
+  return typeof value === "string" && SIZE_TEXT.test(value) ? Number(value) : null;
+}
+
+/**
+ * The refs the inspector shows: the API's list (the span's detail once loaded, which also reports refs whose
+ * content expired or never arrived), plus any ref named on the span that the API did not list, shown as missing
+ * so that no ref is silently left out.
+ */
 export function payloadRefsOf(
   listed: PayloadRef[] | null | undefined,
   detailed: PayloadRef[] | null | undefined,
   attributes: Attributes | null | undefined,
 ): PayloadRef[] {
-  if (detailed && detailed.length > 0) return detailed;
-  if (listed && listed.length > 0) return listed;
-  return refsFromAttributes(attributes);
+  const fromApi = detailed ?? listed ?? [];
+  const known = new Set(fromApi.map((ref) => `${ref.role} ${ref.ref}`));
+  const unlisted = refsOfSpan(attributes)
+    .filter((ref) => !known.has(`${ref.role} ${ref.hash}`))
+    .map(
+      (ref): PayloadRef => ({
+        ref: ref.hash,
+        role: ref.role,
+        attribute: refKey(ref.role),
+        size_bytes: ref.size,
+        content_type: null,
+        sha256: ref.hash.slice("sha256:".length),
+        status: "missing",
+      }),
+    );
+  return unlisted.length > 0 ? [...fromApi, ...unlisted] : fromApi;
 }
