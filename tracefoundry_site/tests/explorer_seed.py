@@ -199,3 +199,32 @@ def big_trace_request(steps: int = 100, per_step: int = 100) -> bytes:
         for call in range(per_step - 1):
             spans.append(_tool(f"6{step:07x}{call:08x}", step_id, step * 50 + call * 0.45, 0.4, f"tool_{call % 7}"))
     return request_for(BIG_TRACE, "load-test", "perf", spans, time.time_ns() - 30_000 * MS)
+
+
+EXPIRED_TRACE = "e5" * 16  # started past RETENTION_PAYLOAD_DAYS: retention deletes its payloads
+MISSING_TRACE = "f6" * 16  # recent, names a payload its SDK never uploaded
+UNSTORED_REF = "sha256:" + "0f" * 32
+DAY_NS = 86_400 * 1_000_000_000
+
+
+def payload_retention_requests(payload_days: float, now_ns: int | None = None) -> list[bytes]:
+    """A trace older than the payload retention, with chat payloads, and a recent one whose LLM span declares
+    a ref (`tracefoundry.payload.input_messages_ref`) whose content never reached the server."""
+    now = now_ns or time.time_ns()
+    expired = [
+        _agent("7000000000000001", "archived-agent", 1200),
+        _llm("7000000000000002", "7000000000000001", 10, 900, "gpt-4o", "An old question"),
+    ]
+    declared = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "gpt-4o",
+        "tracefoundry.payload.input_messages_ref": UNSTORED_REF,
+    }
+    missing = [
+        _agent("8000000000000001", "sdk-agent", 600),
+        SpanSpec("8000000000000002", "8000000000000001", "chat gpt-4o", 10, 500, declared),
+    ]
+    return [
+        request_for(EXPIRED_TRACE, "support-bot", "production", expired, now - int((payload_days + 1) * DAY_NS)),
+        request_for(MISSING_TRACE, "support-bot", "production", missing, now - 60_000 * MS),
+    ]

@@ -4,6 +4,7 @@ frontend (`make frontend`) and the real API, with traces sent over OTLP/HTTP.
 Screenshots land in `test-artifacts/explorer/`. The 10,000-span test prints its timings.
 """
 
+import io
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -12,12 +13,22 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conftest import PASSWORD
 from tracefoundry_site.tests.chromium import launch_chromium
-from tracefoundry_site.tests.explorer_seed import BIG_TRACE, SEEDED, big_trace_request, demo_requests
+from tracefoundry_site.tests.explorer_seed import (
+    BIG_TRACE,
+    EXPIRED_TRACE,
+    MISSING_TRACE,
+    SEEDED,
+    UNSTORED_REF,
+    big_trace_request,
+    demo_requests,
+    payload_retention_requests,
+)
 from traces.ingest import ingest_request
 from traces.models import Span, Trace
 
@@ -215,8 +226,8 @@ def test_engineer_exports_a_bundle_imports_it_and_dry_replays(
 
     page.get_by_test_id("open-export").click()
     dialog = page.get_by_test_id("export-dialog")
-    dialog.locator("input[name=include_payloads]").check()
     dialog.locator("input[name=redaction][value=standard]").check()
+    dialog.locator("input[name=include_payloads]").check()
     expect(dialog.locator("input[name=redaction][value=off]")).to_be_disabled()
     with page.expect_download() as download_info:
         dialog.get_by_test_id("export-submit").click()
@@ -239,6 +250,68 @@ def test_engineer_exports_a_bundle_imports_it_and_dry_replays(
     result.get_by_role("link", name="Open trace").click()
     expect(page.get_by_test_id("trace-summary")).to_contain_text("imported bundle")
     expect(page.get_by_test_id("span-row")).to_have_count(5)
+
+
+def test_strict_redaction_and_payloads_are_never_offered_together(
+    live_server: object, seeded: None, engineer: User, page: Page
+) -> None:
+    base = live_server.url  # type: ignore[attr-defined]
+    log_in(page, base, engineer, f"/trace/?id={SEEDED.refund_trace}")
+    page.get_by_test_id("open-export").click()
+    dialog = page.get_by_test_id("export-dialog")
+    include = dialog.locator("input[name=include_payloads]")
+    strict = dialog.locator("input[name=redaction][value=strict]")
+
+    expect(strict).to_be_checked()  # the default
+    expect(include).to_be_disabled()
+    expect(dialog.get_by_test_id("reason-include_payloads")).to_contain_text("Strict bundles carry no payloads")
+    shot(page, "13-export-strict-no-payloads")
+
+    dialog.locator("input[name=redaction][value=standard]").check()
+    expect(include).to_be_enabled()
+    expect(dialog.get_by_test_id("reason-include_payloads")).to_have_count(0)
+    include.check()
+    expect(strict).to_be_disabled()
+    expect(dialog.get_by_test_id("reason-strict")).to_contain_text("Strict bundles carry no payloads")
+    shot(page, "14-export-payloads-no-strict")
+
+    include.uncheck()
+    expect(strict).to_be_enabled()
+    expect(dialog.get_by_test_id("reason-strict")).to_have_count(0)
+
+
+def test_expired_and_missing_payloads_are_labelled_and_never_requested(
+    live_server: object, engineer: User, page: Page
+) -> None:
+    for body in payload_retention_requests(settings.RETENTION_PAYLOAD_DAYS):
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        assert ingest_request(request).accepted_spans == 2
+    call_command("run_retention", stdout=io.StringIO())  # deletes the old trace's payloads, keeps its spans
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    base = live_server.url  # type: ignore[attr-defined]
+
+    log_in(page, base, engineer, f"/trace/?id={EXPIRED_TRACE}&span=7000000000000002")
+    inspector = page.get_by_test_id("inspector")
+    expired = inspector.locator("[data-testid=payload][data-role=input_messages]")
+    expect(expired).to_have_attribute("data-status", "expired")
+    expect(expired.get_by_test_id("payload-status")).to_have_text("expired")
+    expect(expired.get_by_test_id("payload-unavailable")).to_contain_text("retention deleted this content")
+    expect(expired).to_contain_text("sha256:")
+    expect(expired.get_by_test_id("payload-open")).to_have_count(0)
+    expect(inspector.locator("[data-testid=payload][data-status=expired]")).to_have_count(2)
+    shot(page, "15-expired-payload")
+
+    page.goto(f"{base}/trace/?id={MISSING_TRACE}&span=8000000000000002")
+    missing = page.get_by_test_id("inspector").locator("[data-testid=payload][data-role=input_messages]")
+    expect(missing).to_have_attribute("data-status", "missing")
+    expect(missing.get_by_test_id("payload-status")).to_have_text("missing")
+    expect(missing.get_by_test_id("payload-unavailable")).to_contain_text("never stored here")
+    expect(missing).to_contain_text(UNSTORED_REF)
+    expect(missing.get_by_test_id("payload-open")).to_have_count(0)
+    shot(page, "16-missing-payload")
+    assert [url for url in requested if "/api/payloads/" in url] == []
 
 
 def test_a_ten_thousand_span_trace_opens_and_scrolls_without_freezing(
