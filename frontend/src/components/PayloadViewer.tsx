@@ -70,7 +70,9 @@ function PayloadItem({ payloadRef, canRead }: { payloadRef: PayloadRef; canRead:
             {availability.label}
           </span>
         ) : null}
-        <span className="muted">{payloadRef.content_type || "unknown type"}</span>
+        {payloadRef.content_type || availability.loadable ? (
+          <span className="muted">{payloadRef.content_type || "unknown type"}</span>
+        ) : null}
         <span className="muted">{formatBytes(payloadRef.size_bytes)}</span>
         <span className="spacer" style={{ flex: 1 }} />
         {canRead && availability.loadable ? (
