@@ -27,7 +27,7 @@ from tracefoundry.demo import structure_from_spans as demo_structure
 
 from bundles import format as bundle_format
 from bundles.replay_checks import Check
-from traces.otlp import OtlpSpan
+from payloads.contracts import OtlpSpan
 
 RECORDING_ATTRIBUTE = "tracefoundry.payload.recording_ref"
 _NAME = "agent_rerun"

@@ -24,7 +24,7 @@ from bundles.imports import configured_limits
 from bundles.queries import stored_spans
 from bundles.replay_checks import DEFAULT_TOLERANCE_NS, Check, build_tree, timing_checks, tree_check
 from bundles.verification import inspect_bundle
-from traces.otlp import OtlpSpan
+from payloads.contracts import OtlpSpan
 
 
 def dry_replay_stored(trace_id: str, tolerance_ns: int = DEFAULT_TOLERANCE_NS) -> ReplayReport:

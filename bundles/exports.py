@@ -20,8 +20,8 @@ from bundles.contracts import ExportedBundle
 from bundles.fingerprint import environment_fingerprint, git_commit, tracefoundry_version
 from bundles.queries import stored_spans
 from bundles.receiver_readme import readme_text
+from payloads.contracts import OtlpSpan
 from payloads.redaction import RedactionMode, SpanParts, redact_span_parts, redactor_for
-from traces.otlp import OtlpSpan
 
 
 def export_trace(trace_id: str, *, include_payloads: bool, redaction: str) -> ExportedBundle:

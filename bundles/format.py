@@ -23,7 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from traces.otlp import JsonValue, OtlpSpan, python_to_any_value
+from payloads.contracts import JsonValue, OtlpSpan
+from traces.otlp import python_to_any_value
 
 FORMAT_NAME = "tracefoundry-bundle"
 FORMAT_VERSION = 1

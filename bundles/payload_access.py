@@ -23,11 +23,11 @@ from bundles import format as bundle_format
 from bundles.verification import BundlePayload
 from payloads import storage
 from payloads.capture import JSON_CONTENT_TYPE, serialise
+from payloads.contracts import JsonValue, OtlpSpan
 from payloads.hashing import ref_of, sha256_hex
 from payloads.ingest import store_payload
 from payloads.models import PayloadBlob
 from payloads.redaction import STRICTNESS, RedactionMode, current_mode, redactor_for
-from traces.otlp import JsonValue, OtlpSpan
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from bundles import format as bundle_format
 from bundles.archive import BundleRefused
+from payloads.contracts import OtlpSpan, RejectedSpan
 from traces import otlp
 
 
@@ -35,7 +36,7 @@ class BundlePayload:
 class BundleContents:
     manifest: bundle_format.Manifest
     request: ExportTraceServiceRequest
-    spans: tuple[otlp.OtlpSpan, ...]
+    spans: tuple[OtlpSpan, ...]
     # Payload files whose content matches their name and their manifest entry.
     payloads: dict[str, BundlePayload]
     problems: tuple[Problem, ...]
@@ -110,11 +111,11 @@ def _payloads(
 
 def _spans(
     manifest: bundle_format.Manifest, request: ExportTraceServiceRequest
-) -> tuple[tuple[otlp.OtlpSpan, ...], list[Problem]]:
+) -> tuple[tuple[OtlpSpan, ...], list[Problem]]:
     problems = []
-    spans: list[otlp.OtlpSpan] = []
+    spans: list[OtlpSpan] = []
     for item in otlp.iter_spans(request):
-        if isinstance(item, otlp.RejectedSpan):
+        if isinstance(item, RejectedSpan):
             problems.append(Problem("spans", f"span {item.span_id or '(empty)'} cannot be stored: {item.reason}"))
         else:
             spans.append(item)

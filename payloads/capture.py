@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, cast
 
+from payloads.contracts import OtlpSpan
 from payloads.hashing import ref_of, sha256_hex
 from payloads.policy import SUFFIX_ROLE, PayloadAttributeRule, PayloadEventRule, Policy
 from payloads.redaction import (
@@ -22,7 +23,6 @@ from payloads.redaction import (
     Redactor,
     redactor_for,
 )
-from traces.otlp import OtlpSpan
 
 JSON_CONTENT_TYPE = "application/json"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"

@@ -13,6 +13,7 @@ SDK are linked only when that blob was uploaded before the span arrived.
 """
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -29,12 +30,14 @@ from payloads.capture import (
     SpanCapture,
     serialise,
 )
+from payloads.contracts import OtlpSpan
 from payloads.hashing import ref_of, sha256_hex
 from payloads.models import PayloadBlob
 from payloads.redaction import RedactionMode, Redactor, redactor_for
 from payloads.row_insert import BlobRow, RefRow, insert_blobs, insert_refs
-from traces.models import Span
-from traces.otlp import OtlpSpan
+
+# (trace_id, span_id) of spans -> their row ids; given by `traces.ingest`, which owns the spans table.
+SpanPkLookup = Callable[[set[tuple[str, str]]], dict[tuple[str, str], int]]
 
 _WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="payload-writer")
 _CAPTURES: dict[tuple[str, RedactionMode], SpanCapture] = {}
@@ -100,9 +103,10 @@ class PayloadBatch:
         missing = [payload for sha, payload in self._payloads.items() if sha not in self._known]
         self._new_blobs = _blob_rows(missing)
 
-    def write_refs(self, new_spans: set[tuple[str, str]]) -> None:
+    def write_refs(self, new_spans: set[tuple[str, str]], span_pks: SpanPkLookup) -> None:
         """Blob rows, and the refs of the spans this transaction inserted (`new_spans`, as (trace_id, span_id)):
-        a re-sent span keeps the refs it was first stored with. Inside the spans' transaction, after the spans."""
+        a re-sent span keeps the refs it was first stored with. Inside the spans' transaction, after the spans.
+        `span_pks` gives the row ids of the spans that carry refs (the caller owns the spans table)."""
         if not self._known and not self._new_blobs:
             return
         now = timezone.now()
@@ -120,19 +124,12 @@ class PayloadBatch:
         wanted = {key: refs for key, refs in wanted.items() if refs}
         if not wanted:
             return
-        trace_ids = {trace_id for trace_id, _ in wanted}
-        span_ids = {span_id for _, span_id in wanted}
-        span_pks = {
-            (trace_id, span_id): pk
-            for pk, trace_id, span_id in Span.objects.filter(trace_id__in=trace_ids, span_id__in=span_ids).values_list(
-                "pk", "trace_id", "span_id"
-            )
-        }
+        pks = span_pks(set(wanted))
         insert_refs(
             [
-                RefRow(span_pks[key], sha, role, attribute)
+                RefRow(pks[key], sha, role, attribute)
                 for key, refs in wanted.items()
-                if key in span_pks
+                if key in pks
                 for role, attribute, sha in refs
             ]
         )

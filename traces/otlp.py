@@ -12,7 +12,6 @@ import base64
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import json_format
@@ -21,8 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 
-JsonValue = Any
-Attributes = dict[str, JsonValue]
+from payloads.contracts import Attributes, JsonValue, OtlpSpan, RejectedSpan
 
 _ZERO_TRACE_ID = bytes(16)
 _ZERO_SPAN_ID = bytes(8)
@@ -31,34 +29,6 @@ _MAX_NAME_CHARS = 1024
 
 class OtlpDecodeError(ValueError):
     """The body is not an OTLP ExportTraceServiceRequest in the declared encoding."""
-
-
-@dataclass(frozen=True, slots=True)
-class OtlpSpan:
-    trace_id: str
-    span_id: str
-    parent_span_id: str
-    name: str
-    kind: int
-    start_unix_nano: int
-    end_unix_nano: int
-    status_code: int
-    status_message: str
-    trace_state: str
-    flags: int
-    attributes: Attributes
-    resource_attributes: Attributes
-    events: list[dict[str, JsonValue]]
-    links: list[dict[str, JsonValue]]
-    scope: dict[str, JsonValue]
-    otlp_extra: dict[str, JsonValue] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class RejectedSpan:
-    trace_id: str
-    span_id: str
-    reason: str
 
 
 def decode_protobuf(body: bytes) -> ExportTraceServiceRequest:

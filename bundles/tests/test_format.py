@@ -8,6 +8,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from bundles import format as bundle_format
 from bundles.tests.factories import otlp_spans
+from payloads.contracts import OtlpSpan
 from traces import otlp
 from traces.tests.factories import SpanSpec, export_request, pb_span
 
@@ -62,8 +63,8 @@ def _rich_request() -> ExportTraceServiceRequest:
     return request
 
 
-def _spans(request: ExportTraceServiceRequest) -> list[otlp.OtlpSpan]:
-    return [span for span in otlp.iter_spans(request) if isinstance(span, otlp.OtlpSpan)]
+def _spans(request: ExportTraceServiceRequest) -> list[OtlpSpan]:
+    return [span for span in otlp.iter_spans(request) if isinstance(span, OtlpSpan)]
 
 
 def test_encoding_decodes_back_to_the_same_spans() -> None:
@@ -130,7 +131,7 @@ def test_protobuf_parses_the_encoding_after_id_conversion() -> None:
 def test_encoding_is_independent_of_key_order() -> None:
     spans = otlp_spans([SpanSpec(TRACE, ROOT, "root", attributes={"b": {"y": 1, "x": 2}, "a": 1})])
     reordered = [
-        otlp.OtlpSpan(**{**{f: getattr(s, f) for f in s.__slots__}, "attributes": {"a": 1, "b": {"x": 2, "y": 1}}})
+        OtlpSpan(**{**{f: getattr(s, f) for f in s.__slots__}, "attributes": {"a": 1, "b": {"x": 2, "y": 1}}})
         for s in spans
     ]
 

@@ -2,7 +2,7 @@
 
 from bundles.replay_checks import build_tree, structure_differences, timing_checks, tree_check
 from bundles.tests.factories import otlp_spans
-from traces.otlp import OtlpSpan
+from payloads.contracts import OtlpSpan
 from traces.tests.factories import SpanSpec
 
 TRACE = "1" * 32
