@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from payloads.contracts import JsonValue, OtlpSpan
+from payloads.contracts import JsonValue, OtlpSpan, is_trace_id
 from traces.otlp import python_to_any_value
 
 FORMAT_NAME = "tracefoundry-bundle"
@@ -36,11 +36,8 @@ README_NAME = "README.md"
 PAYLOAD_DIR = "payloads/"
 
 REDACTION_MODES = ("strict", "standard", "off")
-PAYLOAD_REF_PREFIX = "sha256:"
-PAYLOAD_ATTRIBUTE = re.compile(r"^tracefoundry\.payload\.(?P<role>[A-Za-z0-9_.-]+)_ref$")
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class ManifestError(ValueError):
@@ -86,15 +83,6 @@ def payload_path(sha256: str) -> str:
 
 def is_payload_path(path: str) -> bool:
     return path.startswith(PAYLOAD_DIR) and bool(_SHA256.match(path[len(PAYLOAD_DIR) :]))
-
-
-def payload_refs_of(attributes: Mapping[str, JsonValue]) -> dict[str, str]:
-    """The payload refs a span carries, as {attribute: sha256 hex} (malformed values are kept verbatim)."""
-    refs: dict[str, str] = {}
-    for key, value in attributes.items():
-        if PAYLOAD_ATTRIBUTE.match(key) and isinstance(value, str):
-            refs[key] = value.removeprefix(PAYLOAD_REF_PREFIX)
-    return refs
 
 
 # --- spans -> OTLP/JSON ---------------------------------------------------------------------------------
@@ -252,7 +240,7 @@ def parse_manifest(data: bytes) -> Manifest:
         known = ", ".join(str(v) for v in sorted(KNOWN_FORMAT_VERSIONS))
         raise ManifestError(f"{MANIFEST_NAME}: unknown format_version {version!r} (this server reads {known})")
     trace_id = document.get("trace_id")
-    if not isinstance(trace_id, str) or not _TRACE_ID.match(trace_id):
+    if not is_trace_id(trace_id):
         raise ManifestError(f"{MANIFEST_NAME}: trace_id must be 32 lowercase hex characters")
     redaction = document.get("redaction")
     if redaction not in REDACTION_MODES:

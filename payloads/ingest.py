@@ -22,7 +22,7 @@ from django.core.files.storage import Storage
 from django.db import transaction
 from django.utils import timezone
 
-from payloads import storage
+from payloads import refs, storage
 from payloads.capture import (
     JSON_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
@@ -31,7 +31,7 @@ from payloads.capture import (
     serialise,
 )
 from payloads.contracts import OtlpSpan
-from payloads.hashing import ref_of, sha256_hex
+from payloads.hashing import sha256_hex
 from payloads.models import PayloadBlob
 from payloads.redaction import RedactionMode, Redactor, redactor_for
 from payloads.row_insert import BlobRow, RefRow, insert_blobs, insert_refs
@@ -57,7 +57,7 @@ class StoredPayload:
 
     @property
     def ref(self) -> str:
-        return ref_of(self.sha256)
+        return refs.ref_value(self.sha256)
 
 
 def span_capture(redactor: Redactor) -> SpanCapture:
@@ -95,7 +95,7 @@ class PayloadBatch:
     def store_blobs(self) -> None:
         """Encode every payload not stored yet and write the ones too large to keep inline to the payload
         storage. Call before the spans' transaction."""
-        declared = {sha for refs in self._declared.values() for _, _, sha in refs}
+        declared = {sha for span_refs in self._declared.values() for _, _, sha in span_refs}
         wanted = set(self._payloads) | declared
         if not wanted:
             return
@@ -121,16 +121,16 @@ class PayloadBatch:
             for key in self._refs
             if key in new_spans
         }
-        wanted = {key: refs for key, refs in wanted.items() if refs}
+        wanted = {key: span_refs for key, span_refs in wanted.items() if span_refs}
         if not wanted:
             return
         pks = span_pks(set(wanted))
         insert_refs(
             [
                 RefRow(pks[key], sha, role, attribute)
-                for key, refs in wanted.items()
+                for key, span_refs in wanted.items()
                 if key in pks
-                for role, attribute, sha in refs
+                for role, attribute, sha in span_refs
             ]
         )
 

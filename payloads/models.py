@@ -11,6 +11,8 @@ from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from payloads.refs import ref_value
+
 
 class Compression(models.TextChoices):
     ZSTD = "zstd"
@@ -61,7 +63,7 @@ class PayloadBlob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"sha256:{self.sha256} ({self.size_bytes} bytes, {self.content_type})"
+        return f"{ref_value(self.sha256)} ({self.size_bytes} bytes, {self.content_type})"
 
 
 class SpanPayloadRef(models.Model):

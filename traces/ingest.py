@@ -16,6 +16,7 @@ from django.db.models import Field
 from django.utils import timezone
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from payloads import refs
 from payloads.contracts import OtlpSpan, RejectedSpan
 from payloads.ingest import PayloadBatch
 from traces import otlp, semconv
@@ -27,7 +28,7 @@ from traces.span_insert import SpanRow, insert_spans
 _SEARCH_VALUE_CHARS = 200
 _SEARCH_TEXT_CHARS = 32_000
 # Payload refs are content hashes: nothing anyone types into a search box, and a lot of index to keep current.
-_UNSEARCHED_PREFIX = "tracefoundry.payload."
+_UNSEARCHED_PREFIX = refs.KEY_PREFIX
 _TOKEN_CATEGORIES = (SpanCategory.LLM, SpanCategory.EMBEDDING)
 _MAX_REJECTION_REASONS = 5
 

@@ -11,10 +11,9 @@ from rest_framework.views import APIView
 
 from accounts.authentication import IngestKeyAuthentication
 from accounts.permissions import CanReadPayloadContent, HasIngestKey
-from payloads import queries
+from payloads import queries, refs
 from payloads.api.serializers import PayloadContentSerializer, StoredPayloadSerializer
 from payloads.capture import JSON_CONTENT_TYPE
-from payloads.hashing import parse_ref
 from payloads.ingest import PayloadRejected, store_payload
 from payloads.models import PayloadBlob
 from payloads.storage import PayloadUnavailable
@@ -76,7 +75,7 @@ class PayloadContentView(APIView):
     @extend_schema(responses=PayloadContentSerializer)
     def get(self, request: Request, ref: str) -> Response:
         try:
-            sha256 = parse_ref(ref)
+            sha256 = refs.parse_ref(ref)
         except ValueError as exc:
             return Response({"detail": str(exc), "parameter": "ref"}, status=status.HTTP_400_BAD_REQUEST)
         try:
