@@ -76,7 +76,7 @@ def test_encoding_decodes_back_to_the_same_spans() -> None:
 
 
 def test_encoding_follows_otlp_json_rules() -> None:
-    document = bundle_format.encode_spans_json(_spans(_rich_request()))
+    document = otlp.encode_spans_json(_spans(_rich_request()))
 
     resource = document["resourceSpans"][0]
     span = resource["scopeSpans"][0]["spans"][0]
@@ -105,7 +105,7 @@ def test_encoding_follows_otlp_json_rules() -> None:
 
 
 def test_spans_are_grouped_by_resource_and_scope() -> None:
-    document = bundle_format.encode_spans_json(_spans(_rich_request()))
+    document = otlp.encode_spans_json(_spans(_rich_request()))
 
     groups = [
         (
