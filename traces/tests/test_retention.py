@@ -177,7 +177,7 @@ class TestCeleryConfiguration:
         interval = settings.RETENTION_INTERVAL_MINUTES * 60
         assert tasks == {
             "traces.tasks.expire_trace_metadata": interval,
-            "traces.tasks.expire_payloads": interval,
+            "payloads.tasks.expire_payloads": interval,
         }
         assert set(tasks) <= set(app.tasks)
         assert app.conf.beat_schedule_filename.startswith(str(settings.VAR_DIR))
