@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from payloads.contracts import JsonValue, OtlpSpan, is_trace_id
+from payloads.contracts import JsonValue, OtlpSpan, RedactionMode, is_trace_id
 from payloads.hashing import sha256_hex
 from traces import otlp
 
@@ -35,7 +35,8 @@ SPANS_NAME = "spans.otlp.json"
 README_NAME = "README.md"
 PAYLOAD_DIR = "payloads/"
 
-REDACTION_MODES = ("strict", "standard", "off")
+# Said the same way by the API (400), the CLI and manifest validation.
+STRICT_CARRIES_NO_PAYLOADS = "strict exports carry no payloads: ask for redaction standard (or off) to include them"
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -71,6 +72,11 @@ class Manifest:
     @property
     def payload_entries(self) -> tuple[FileEntry, ...]:
         return tuple(entry for entry in self.files if entry.path.startswith(PAYLOAD_DIR))
+
+
+def export_options_problem(include_payloads: bool, redaction: str) -> str:
+    """Why a bundle cannot have these options ("" if it can): the one answer to "strict with payloads"."""
+    return STRICT_CARRIES_NO_PAYLOADS if include_payloads and redaction == RedactionMode.STRICT else ""
 
 
 def payload_path(sha256: str) -> str:
@@ -134,12 +140,14 @@ def parse_manifest(data: bytes) -> Manifest:
     if not is_trace_id(trace_id):
         raise ManifestError(f"{MANIFEST_NAME}: trace_id must be 32 lowercase hex characters")
     redaction = document.get("redaction")
-    if redaction not in REDACTION_MODES:
-        raise ManifestError(f"{MANIFEST_NAME}: redaction must be one of {', '.join(REDACTION_MODES)}")
+    if redaction not in RedactionMode.values:
+        raise ManifestError(f"{MANIFEST_NAME}: redaction must be one of {', '.join(RedactionMode.values)}")
     payloads_included = document.get("payloads_included")
     span_count = document.get("span_count")
     if not isinstance(payloads_included, bool):
         raise ManifestError(f"{MANIFEST_NAME}: payloads_included must be true or false")
+    if problem := export_options_problem(payloads_included, redaction):
+        raise ManifestError(f"{MANIFEST_NAME}: {problem}")
     if type(span_count) is not int or span_count < 0:
         raise ManifestError(f"{MANIFEST_NAME}: span_count must be a non-negative integer")
     environment = document.get("environment")

@@ -21,11 +21,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from bundles.verification import BundlePayload
 from payloads import refs, storage
 from payloads.capture import JSON_CONTENT_TYPE, serialise
-from payloads.contracts import JsonValue, OtlpSpan
+from payloads.contracts import JsonValue, OtlpSpan, RedactionMode
 from payloads.hashing import sha256_hex
 from payloads.ingest import store_payload
 from payloads.models import PayloadBlob
-from payloads.redaction import STRICTNESS, RedactionMode, current_mode, redactor_for
+from payloads.redaction import STRICTNESS, current_mode, redactor_for
 
 logger = logging.getLogger(__name__)
 

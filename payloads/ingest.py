@@ -30,10 +30,10 @@ from payloads.capture import (
     SpanCapture,
     serialise,
 )
-from payloads.contracts import OtlpSpan
+from payloads.contracts import OtlpSpan, RedactionMode
 from payloads.hashing import sha256_hex
 from payloads.models import PayloadBlob
-from payloads.redaction import RedactionMode, Redactor, redactor_for
+from payloads.redaction import Redactor, redactor_for
 from payloads.row_insert import BlobRow, RefRow, insert_blobs, insert_refs
 
 # (trace_id, span_id) of spans -> their row ids; given by `traces.ingest`, which owns the spans table.

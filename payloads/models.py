@@ -11,6 +11,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from payloads.contracts import RedactionMode
 from payloads.refs import ref_value
 
 
@@ -19,19 +20,13 @@ class Compression(models.TextChoices):
     NONE = "none"
 
 
-class RedactionModeChoice(models.TextChoices):
-    OFF = "off"
-    STANDARD = "standard"
-    STRICT = "strict"
-
-
 class PayloadBlob(models.Model):
     sha256 = models.CharField(max_length=64, primary_key=True)
     size_bytes = models.BigIntegerField()
     stored_size_bytes = models.BigIntegerField()
     compression = models.CharField(max_length=8, choices=Compression.choices)
     content_type = models.CharField(max_length=100)
-    redaction_mode = models.CharField(max_length=16, choices=RedactionModeChoice.choices)
+    redaction_mode = models.CharField(max_length=16, choices=RedactionMode.choices)
     # "" when the bytes are inline.
     storage_key = models.CharField(max_length=255)
     # The encoded bytes of a small blob: one file per small blob costs more to write than the rest of ingest.

@@ -15,12 +15,12 @@ numbers, is not found); a card number must pass the Luhn check to be masked.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
 
 from payloads import refs
+from payloads.contracts import RedactionMode
 from payloads.policy import CREDENTIAL, PERSONAL, Pattern, Policy, cached_policy
 
 DROPPED_ATTRIBUTES_KEY = "tracefoundry.redaction.dropped_attributes"
@@ -38,12 +38,6 @@ def is_own_key(key: str) -> bool:
     """TraceFoundry's own keys (payload refs and sizes, redaction notes) survive strict mode and are never
     treated as content."""
     return refs.parse_key(key) is not None or key.startswith(_REDACTION_KEY_PREFIX)
-
-
-class RedactionMode(StrEnum):
-    OFF = "off"
-    STANDARD = "standard"
-    STRICT = "strict"
 
 
 _MASKED_CLASSES = {

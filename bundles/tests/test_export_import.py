@@ -296,3 +296,6 @@ def test_commands_refuse_with_the_reason(tmp_path: Path) -> None:
         call_command("export_trace", "a" * 32)
     with pytest.raises(CommandError, match="strict exports carry no payloads"):
         call_command("export_trace", "a" * 32, "--payloads")
+    with pytest.raises(CommandError) as strict_with_payloads:
+        call_command("export_trace", "a" * 32, "--payloads", "--redaction", "strict")
+    assert str(strict_with_payloads.value) == bundle_format.STRICT_CARRIES_NO_PAYLOADS

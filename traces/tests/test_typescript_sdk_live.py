@@ -22,9 +22,10 @@ from django.contrib.auth.models import User
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from payloads.contracts import RedactionMode
 from payloads.models import SpanPayloadRef
 from payloads.policy import load_policy
-from payloads.redaction import RedactionMode, Redactor
+from payloads.redaction import Redactor
 from traces.models import Span, Trace
 from traces.tests.servers import database_url, gunicorn
 
