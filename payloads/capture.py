@@ -21,7 +21,6 @@ from payloads.redaction import (
     DROPPED_ATTRIBUTES_KEY,
     Redactor,
     is_own_key,
-    redactor_for,
 )
 
 JSON_CONTENT_TYPE = "application/json"
@@ -161,10 +160,6 @@ class SpanCapture:
         )
         return CapturedSpan(span=captured, payloads=payloads, declared_refs=tuple(declared))
 
-    def payload(self, role: str, attribute: str, value: Any) -> CapturedPayload:
-        """One payload from a single value (what `POST /api/payloads` and tests use)."""
-        return self._payload(role, {attribute: value})
-
     def _payload(self, role: str, role_sources: dict[str, Any]) -> CapturedPayload:
         resolved = {
             source: _unflatten(value) if source.endswith(".*") and isinstance(value, dict) else value
@@ -246,11 +241,6 @@ class SpanCapture:
         redacted = self.redactor.scope(scope)
         self._last_scope = (scope, redacted)
         return redacted
-
-
-def capture(span: OtlpSpan, mode: str | None = None) -> CapturedSpan:
-    """Capture one span under `mode` (default REDACTION_MODE). For batches, reuse a `SpanCapture`."""
-    return SpanCapture(redactor_for(mode)).capture(span)
 
 
 def serialise(value: Any) -> tuple[bytes, str]:

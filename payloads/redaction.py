@@ -79,10 +79,6 @@ class Redactor:
         self._allowed: dict[str, bool] = {}
         self._redacted_short: dict[str, str] = {}
 
-    @property
-    def masks(self) -> bool:
-        return bool(self._steps)
-
     def text(self, text: str) -> str:
         if not self._steps or len(text) < _MIN_SECRET_CHARS:
             return text
