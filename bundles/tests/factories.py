@@ -10,9 +10,9 @@ from typing import Any
 from bundles import format as bundle_format
 from bundles.archive import write_archive
 from payloads.contracts import OtlpSpan
+from testing.factories import SpanSpec, export_request
 from traces import otlp
 from traces.ingest import ingest_request
-from traces.tests.factories import SpanSpec, export_request
 
 
 def otlp_spans(specs: list[SpanSpec], **resource: Any) -> list[OtlpSpan]:

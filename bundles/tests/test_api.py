@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 from bundles.exports import export_trace
 from bundles.tests.factories import files_of, manifest_of, raw_zip, rebuilt, store_trace, with_manifest_change
 from payloads.models import PayloadBlob, SpanPayloadRef
+from testing.factories import agent_trace
 from traces.models import Span, Trace
-from traces.tests.factories import agent_trace
 
 pytestmark = pytest.mark.django_db
 

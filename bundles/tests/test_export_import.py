@@ -15,8 +15,8 @@ from bundles.exports import export_trace
 from bundles.imports import import_bundle
 from bundles.tests.factories import files_of, manifest_of, store_trace
 from payloads.models import PayloadBlob, SpanPayloadRef
+from testing.factories import agent_trace
 from traces.models import Span, Trace, TraceSource
-from traces.tests.factories import agent_trace
 
 pytestmark = pytest.mark.django_db
 

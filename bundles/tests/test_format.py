@@ -9,8 +9,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from bundles import format as bundle_format
 from bundles.tests.factories import otlp_spans
 from payloads.contracts import OtlpSpan
+from testing.factories import SpanSpec, export_request, pb_span
 from traces import otlp
-from traces.tests.factories import SpanSpec, export_request, pb_span
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 ROOT = "00f067aa0ba902b7"

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from testing.factories import SpanSpec, export_request, new_span_id, new_trace_id
 from traces.ingest import ingest_request
-from traces.tests.factories import SpanSpec, export_request, new_span_id, new_trace_id
 
 DAY_NS = 86_400 * 1_000_000_000
 
