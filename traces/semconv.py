@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from payloads.contracts import Attributes
 from traces.models import SpanCategory
-
-Attributes = dict[str, Any]
 
 _OPERATION_CATEGORIES = {
     "chat": SpanCategory.LLM,
