@@ -11,7 +11,7 @@ module and nothing else of the apps. Pure: frozen dataclasses, an enum and a reg
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.db import models
 
@@ -59,7 +59,7 @@ class RejectedSpan:
     reason: str
 
 
-def is_trace_id(text: object) -> bool:
+def is_trace_id(text: object) -> TypeGuard[str]:
     """A trace id as stored: 32 lowercase hex characters."""
     return isinstance(text, str) and _TRACE_ID.match(text) is not None
 

@@ -29,9 +29,12 @@ def forbidden_imports(root: Path) -> list[str]:
             if {"tests", "migrations"} & set(relative.parts):
                 continue
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
-                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                     names = [node.module]
+                else:
+                    continue
                 forbidden = [name for name in names if name.split(".")[0] in banned and name not in ALLOWED]
                 found += [f"{relative}:{node.lineno} imports {name}" for name in forbidden]
     return found

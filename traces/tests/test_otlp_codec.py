@@ -10,11 +10,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from payloads.contracts import OtlpSpan
 from traces import otlp
 
-EVERY_VALUE_TYPE = {
+EVERY_VALUE_TYPE: dict[str, AttributeValue] = {
     "text": "plain",
     "text.unicode": "naïve — 東京",
     "flag": True,
