@@ -23,8 +23,8 @@ help: ## List the targets
 $(VENV)/.installed: pyproject.toml sdk/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e ".[dev]"
 	$(VENV)/bin/pip install --quiet -e sdk/python
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed ## Create .venv and install the project with its dev tools

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group, User
 
 from accounts.models import IngestKey
 from accounts.roles import Role
-from traces.tests.servers import free_port, wait_until_serving
+from testing.servers import free_port, wait_until_serving
 
 PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 (test personas only)
 

@@ -45,16 +45,6 @@ class CanReadPayloadContent(_RequiresCapability):
     message = "Your role does not allow reading payload contents."
 
 
-class CanExportWithPayloads(_RequiresCapability):
-    capability = Capability.EXPORT_WITH_PAYLOADS
-    message = "Your role does not allow exporting payloads or less than strict redaction."
-
-
-class CanExportUnredacted(_RequiresCapability):
-    capability = Capability.EXPORT_UNREDACTED
-    message = "Your role does not allow exporting with redaction off."
-
-
 class CanImportBundles(_RequiresCapability):
     capability = Capability.IMPORT_BUNDLES
     message = "Your role does not allow importing bundles."

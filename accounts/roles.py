@@ -16,6 +16,8 @@ from enum import StrEnum
 from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.db import models
 
+from payloads.contracts import RedactionMode
+
 
 class Role(models.TextChoices):
     VIEWER = "viewer"
@@ -44,10 +46,6 @@ class CustomPermission:
     model: str
     codename: str
     name: str
-
-    @property
-    def perm(self) -> str:
-        return f"{self.app_label}.{self.codename}"
 
 
 # payloads and bundles hold no model these permissions could hang on, so each app gets a model-less
@@ -102,8 +100,7 @@ _ROLE_RANK: tuple[Role, ...] = (Role.ADMIN, Role.ENGINEER, Role.VIEWER)
 
 Principal = AbstractUser | AnonymousUser  # what request.user is
 
-REDACTION_MODES: tuple[str, ...] = ("strict", "standard", "off")
-EXPORT_DEFAULT_REDACTION = "strict"
+EXPORT_DEFAULT_REDACTION = RedactionMode.STRICT
 
 
 def role_permissions(role: Role) -> frozenset[str]:
@@ -134,11 +131,12 @@ def export_requirements(include_payloads: bool, redaction: str) -> frozenset[Cap
     payloads or standard redaction for engineers, redaction off for admins only).
 
     An unknown redaction mode needs the most, so a typo can never widen access; the export view still
-    answers 400 for it to those allowed that far.
+    answers 400 for it to those allowed that far, as it does for payloads under strict redaction
+    (`bundles.format.export_options_problem`).
     """
     needed = {Capability.EXPORT_BUNDLES}
-    if include_payloads or redaction != "strict":
+    if include_payloads or redaction != RedactionMode.STRICT:
         needed.add(Capability.EXPORT_WITH_PAYLOADS)
-    if redaction not in ("strict", "standard"):
+    if redaction not in (RedactionMode.STRICT, RedactionMode.STANDARD):
         needed.add(Capability.EXPORT_UNREDACTED)
     return frozenset(needed)

@@ -25,11 +25,11 @@ from tracefoundry.client import current_client
 from tracefoundry.demo import RECORDING_FORMAT, RecordedTools, Recording, ReplayDivergence, run_agent
 from tracefoundry.demo import structure_from_spans as demo_structure
 
-from bundles import format as bundle_format
 from bundles.replay_checks import Check
-from traces.otlp import OtlpSpan
+from payloads import refs
+from payloads.contracts import OtlpSpan
 
-RECORDING_ATTRIBUTE = "tracefoundry.payload.recording_ref"
+RECORDING_ATTRIBUTE = refs.ref_key("recording")
 _NAME = "agent_rerun"
 
 
@@ -44,7 +44,7 @@ def rerun(spans: Sequence[OtlpSpan], payloads: Mapping[str, bytes]) -> RerunResu
     recording_span = next((span for span in spans if RECORDING_ATTRIBUTE in span.attributes), None)
     if recording_span is None:
         return _skipped("not a demo-agent trace (no recording payload on any span)")
-    sha = str(recording_span.attributes[RECORDING_ATTRIBUTE]).removeprefix(bundle_format.PAYLOAD_REF_PREFIX)
+    sha = refs.sha256_of_value(recording_span.attributes[RECORDING_ATTRIBUTE]) or ""
     if sha not in payloads:
         return _skipped(
             f"demo-agent trace, but its recording payload sha256:{sha} is not available here "

@@ -17,23 +17,23 @@ spans to memory.
 from typing import IO
 
 from bundles import agent_rerun, payload_access
-from bundles import format as bundle_format
 from bundles.archive import read_archive
 from bundles.contracts import ReplayReport
 from bundles.imports import configured_limits
 from bundles.queries import stored_spans
 from bundles.replay_checks import DEFAULT_TOLERANCE_NS, Check, build_tree, timing_checks, tree_check
 from bundles.verification import inspect_bundle
-from traces.otlp import OtlpSpan
+from payloads import refs
+from payloads.contracts import OtlpSpan
 
 
 def dry_replay_stored(trace_id: str, tolerance_ns: int = DEFAULT_TOLERANCE_NS) -> ReplayReport:
     """The dry-replay report of a stored trace (Trace.DoesNotExist if there is none)."""
     spans = stored_spans(trace_id)
-    refs = _refs(spans)
-    stored = payload_access.check_stored(set(refs.values()))
+    span_refs = _refs(spans)
+    stored = payload_access.check_stored(set(span_refs.values()))
     checks = [*_span_checks(spans, tolerance_ns)]
-    checks.append(_refs_check(refs, stored.resolved, source="the payload store"))
+    checks.append(_refs_check(span_refs, stored.resolved, source="the payload store"))
     checks.append(_hashes_check(stored.problems, len(stored.resolved)))
     rerun = agent_rerun.rerun(spans, stored.contents)
     checks.append(rerun.check)
@@ -57,15 +57,15 @@ def dry_replay_bundle(upload: IO[bytes], size_bytes: int, tolerance_ns: int = DE
         ),
         *_span_checks(spans, tolerance_ns),
     ]
-    refs = _refs(spans)
+    span_refs = _refs(spans)
     if manifest.payloads_included:
-        checks.append(_refs_check(refs, set(contents.payloads), source="the bundle"))
+        checks.append(_refs_check(span_refs, set(contents.payloads), source="the bundle"))
     else:
         checks.append(
             Check(
                 "payload_refs",
                 True,
-                f"bundle exported without payloads: {len(refs)} ref(s) not resolvable here",
+                f"bundle exported without payloads: {len(span_refs)} ref(s) not resolvable here",
                 skipped=True,
             )
         )
@@ -83,24 +83,21 @@ def _span_checks(spans: list[OtlpSpan], tolerance_ns: int) -> list[Check]:
 
 def _refs(spans: list[OtlpSpan]) -> dict[str, str]:
     """{"<span id> <attribute>": sha256} for every payload ref on the spans."""
-    return {
-        f"{span.span_id} {attribute}": sha
-        for span in spans
-        for attribute, sha in bundle_format.payload_refs_of(span.attributes).items()
-    }
+    return {f"{span.span_id} {ref.attribute}": ref.sha256 for span in spans for ref in refs.refs_of(span.attributes)}
 
 
-def _refs_check(refs: dict[str, str], available: set[str], source: str) -> Check:
+def _refs_check(span_refs: dict[str, str], available: set[str], source: str) -> Check:
     missing = [
-        f"span {where}: {bundle_format.PAYLOAD_REF_PREFIX}{sha} not found in {source}"
-        for where, sha in sorted(refs.items())
+        f"span {where}: {refs.ref_value(sha)} not found in {source}"
+        for where, sha in sorted(span_refs.items())
         if sha not in available
     ]
-    distinct = len(set(refs.values()))
+    distinct = len(set(span_refs.values()))
     return Check(
         "payload_refs",
         not missing,
-        f"{len(refs)} ref(s) to {distinct} payload(s): {len(refs) - len(missing)} resolved, {len(missing)} unresolved",
+        f"{len(span_refs)} ref(s) to {distinct} payload(s): "
+        f"{len(span_refs) - len(missing)} resolved, {len(missing)} unresolved",
         tuple(missing),
     )
 

@@ -3,7 +3,8 @@
 An export is never less redacted than what was stored: the requested mode's redaction is applied again to
 every span field (name, attributes, events, links, status, resource, scope) and to every payload's content,
 so asking for `off` returns what was stored and asking for `strict` masks personal data and drops attributes
-outside the allowlist even for spans stored under `standard`. Strict exports carry no payloads. A payload
+outside the allowlist even for spans stored under `standard`. Strict exports carry no payloads: the API, the CLI
+and import refuse to ask for them (`bundles.format.export_options_problem`), and this module leaves them out. A payload
 whose content changes under the requested mode gets a new hash, and the refs on the spans are rewritten to it.
 
 Who may ask for which options is decided by the caller (`accounts.roles.export_requirements`); this module
@@ -20,8 +21,8 @@ from bundles.contracts import ExportedBundle
 from bundles.fingerprint import environment_fingerprint, git_commit, tracefoundry_version
 from bundles.queries import stored_spans
 from bundles.receiver_readme import readme_text
-from payloads.redaction import RedactionMode, SpanParts, redact_span_parts, redactor_for
-from traces.otlp import OtlpSpan
+from payloads.contracts import OtlpSpan, RedactionMode
+from payloads.redaction import SpanParts, redact_span_parts, redactor_for
 
 
 def export_trace(trace_id: str, *, include_payloads: bool, redaction: str) -> ExportedBundle:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from traces.otlp import JsonValue
+from payloads.contracts import JsonValue
 
 FINGERPRINT_PACKAGES = ("Django", "djangorestframework", "protobuf", "opentelemetry-proto")
 _GIT_TIMEOUT_SECONDS = 2

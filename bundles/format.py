@@ -1,4 +1,4 @@
-"""The trace bundle format: file names, the manifest, and the OTLP/JSON encoding of spans.
+"""The trace bundle format: file names, the manifest, and the spans file (encoded by `traces.otlp`).
 
 Pure: no ORM, no I/O. A bundle is a zip holding
 
@@ -9,21 +9,22 @@ Pure: no ORM, no I/O. A bundle is a zip holding
 - `payloads/<sha256>`: payload contents (uncompressed), each named by the sha256 of its bytes;
 - `README.md`: what the bundle is, for whoever receives it.
 
-The encoding is deterministic (spans by start time then id, attribute keys sorted at every level), so a trace
-exported, imported and exported again gives byte-identical `spans.otlp.json` on SQLite and Postgres alike.
+The spans encoding (`traces.otlp.encode_spans_json`) is deterministic (spans by start time then id, attribute
+keys sorted at every level), so a trace exported, imported and exported again gives byte-identical
+`spans.otlp.json` on SQLite and Postgres alike.
 
 Known limits: attribute values that arrived as `bytesValue` come back as base64 strings, and non-finite
 doubles as strings (see `traces.otlp`).
 """
 
-import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from traces.otlp import JsonValue, OtlpSpan, python_to_any_value
+from payloads.contracts import JsonValue, OtlpSpan, RedactionMode, is_trace_id
+from payloads.hashing import sha256_hex
+from traces import otlp
 
 FORMAT_NAME = "tracefoundry-bundle"
 FORMAT_VERSION = 1
@@ -34,12 +35,10 @@ SPANS_NAME = "spans.otlp.json"
 README_NAME = "README.md"
 PAYLOAD_DIR = "payloads/"
 
-REDACTION_MODES = ("strict", "standard", "off")
-PAYLOAD_REF_PREFIX = "sha256:"
-PAYLOAD_ATTRIBUTE = re.compile(r"^tracefoundry\.payload\.(?P<role>[A-Za-z0-9_.-]+)_ref$")
+# Said the same way by the API (400), the CLI and manifest validation.
+STRICT_CARRIES_NO_PAYLOADS = "strict exports carry no payloads: ask for redaction standard (or off) to include them"
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class ManifestError(ValueError):
@@ -75,8 +74,9 @@ class Manifest:
         return tuple(entry for entry in self.files if entry.path.startswith(PAYLOAD_DIR))
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def export_options_problem(include_payloads: bool, redaction: str) -> str:
+    """Why a bundle cannot have these options ("" if it can): the one answer to "strict with payloads"."""
+    return STRICT_CARRIES_NO_PAYLOADS if include_payloads and redaction == RedactionMode.STRICT else ""
 
 
 def payload_path(sha256: str) -> str:
@@ -87,126 +87,12 @@ def is_payload_path(path: str) -> bool:
     return path.startswith(PAYLOAD_DIR) and bool(_SHA256.match(path[len(PAYLOAD_DIR) :]))
 
 
-def payload_refs_of(attributes: Mapping[str, JsonValue]) -> dict[str, str]:
-    """The payload refs a span carries, as {attribute: sha256 hex} (malformed values are kept verbatim)."""
-    refs: dict[str, str] = {}
-    for key, value in attributes.items():
-        if PAYLOAD_ATTRIBUTE.match(key) and isinstance(value, str):
-            refs[key] = value.removeprefix(PAYLOAD_REF_PREFIX)
-    return refs
-
-
-# --- spans -> OTLP/JSON ---------------------------------------------------------------------------------
-
-
-def encode_spans_json(spans: Iterable[OtlpSpan]) -> dict[str, JsonValue]:
-    """An OTLP/JSON ExportTraceServiceRequest holding the spans, grouped by resource and scope."""
-    resources: dict[str, dict[str, Any]] = {}
-    for span in sorted(spans, key=lambda s: (s.start_unix_nano, s.span_id, s.end_unix_nano, s.name)):
-        resource_key = _canonical(
-            [
-                span.resource_attributes,
-                _extra(span, "resource_schema_url", ""),
-                _extra(span, "resource_dropped_attributes_count", 0),
-            ]
-        )
-        resource = resources.setdefault(resource_key, {"message": _resource_json(span), "scopes": {}})
-        scope_key = _canonical(span.scope)
-        scope = resource["scopes"].setdefault(scope_key, {**_scope_json(span.scope), "spans": []})
-        scope["spans"].append(_span_json(span))
-    return {
-        "resourceSpans": [
-            {**resource["message"], "scopeSpans": list(resource["scopes"].values())} for resource in resources.values()
-        ]
-    }
+# --- spans.otlp.json ------------------------------------------------------------------------------------
 
 
 def spans_json_bytes(spans: Iterable[OtlpSpan]) -> bytes:
     # Compact: a large trace stays small; `jq . spans.otlp.json` pretty-prints it for a reader.
-    return (json.dumps(encode_spans_json(spans), separators=(",", ":"), ensure_ascii=False) + "\n").encode()
-
-
-def _extra(span: OtlpSpan, key: str, default: JsonValue) -> JsonValue:
-    return span.otlp_extra.get(key, default)
-
-
-def _resource_json(span: OtlpSpan) -> dict[str, JsonValue]:
-    return {
-        "resource": {
-            "attributes": _key_values(span.resource_attributes),
-            "droppedAttributesCount": int(_extra(span, "resource_dropped_attributes_count", 0)),
-        },
-        "schemaUrl": str(_extra(span, "resource_schema_url", "")),
-    }
-
-
-def _scope_json(scope: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
-    return {
-        "scope": {
-            "name": str(scope.get("name", "")),
-            "version": str(scope.get("version", "")),
-            "attributes": _key_values(scope.get("attributes") or {}),
-            "droppedAttributesCount": int(scope.get("dropped_attributes_count", 0)),
-        },
-        "schemaUrl": str(scope.get("schema_url", "")),
-    }
-
-
-def _span_json(span: OtlpSpan) -> dict[str, JsonValue]:
-    return {
-        "traceId": span.trace_id,
-        "spanId": span.span_id,
-        "traceState": span.trace_state,
-        "parentSpanId": span.parent_span_id,
-        "flags": span.flags,
-        "name": span.name,
-        "kind": span.kind,
-        "startTimeUnixNano": str(span.start_unix_nano),
-        "endTimeUnixNano": str(span.end_unix_nano),
-        "attributes": _key_values(span.attributes),
-        "droppedAttributesCount": int(_extra(span, "dropped_attributes_count", 0)),
-        "events": [
-            {
-                "timeUnixNano": str(int(event.get("time_unix_nano", 0))),
-                "name": str(event.get("name", "")),
-                "attributes": _key_values(event.get("attributes") or {}),
-                "droppedAttributesCount": int(event.get("dropped_attributes_count", 0)),
-            }
-            for event in span.events
-        ],
-        "droppedEventsCount": int(_extra(span, "dropped_events_count", 0)),
-        "links": [
-            {
-                "traceId": str(link.get("trace_id", "")),
-                "spanId": str(link.get("span_id", "")),
-                "traceState": str(link.get("trace_state", "")),
-                "attributes": _key_values(link.get("attributes") or {}),
-                "droppedAttributesCount": int(link.get("dropped_attributes_count", 0)),
-                "flags": int(link.get("flags", 0)),
-            }
-            for link in span.links
-        ],
-        "droppedLinksCount": int(_extra(span, "dropped_links_count", 0)),
-        "status": {"message": span.status_message, "code": span.status_code},
-    }
-
-
-def _key_values(attributes: Mapping[str, JsonValue]) -> list[dict[str, JsonValue]]:
-    # Keys sorted at every level: Postgres jsonb does not keep key order, so this is what makes exports of the
-    # same spans identical whichever database they were read from.
-    return [{"key": key, "value": python_to_any_value(_sorted_deep(attributes[key]))} for key in sorted(attributes)]
-
-
-def _sorted_deep(value: JsonValue) -> JsonValue:
-    if isinstance(value, dict):
-        return {key: _sorted_deep(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted_deep(item) for item in value]
-    return value
-
-
-def _canonical(value: JsonValue) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return (json.dumps(otlp.encode_spans_json(spans), separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
 
 # --- manifest -------------------------------------------------------------------------------------------
@@ -251,15 +137,17 @@ def parse_manifest(data: bytes) -> Manifest:
         known = ", ".join(str(v) for v in sorted(KNOWN_FORMAT_VERSIONS))
         raise ManifestError(f"{MANIFEST_NAME}: unknown format_version {version!r} (this server reads {known})")
     trace_id = document.get("trace_id")
-    if not isinstance(trace_id, str) or not _TRACE_ID.match(trace_id):
+    if not is_trace_id(trace_id):
         raise ManifestError(f"{MANIFEST_NAME}: trace_id must be 32 lowercase hex characters")
     redaction = document.get("redaction")
-    if redaction not in REDACTION_MODES:
-        raise ManifestError(f"{MANIFEST_NAME}: redaction must be one of {', '.join(REDACTION_MODES)}")
+    if redaction not in RedactionMode.values:
+        raise ManifestError(f"{MANIFEST_NAME}: redaction must be one of {', '.join(RedactionMode.values)}")
     payloads_included = document.get("payloads_included")
     span_count = document.get("span_count")
     if not isinstance(payloads_included, bool):
         raise ManifestError(f"{MANIFEST_NAME}: payloads_included must be true or false")
+    if problem := export_options_problem(payloads_included, redaction):
+        raise ManifestError(f"{MANIFEST_NAME}: {problem}")
     if type(span_count) is not int or span_count < 0:
         raise ManifestError(f"{MANIFEST_NAME}: span_count must be a non-negative integer")
     environment = document.get("environment")

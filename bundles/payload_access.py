@@ -12,26 +12,22 @@ dry replay of the exported bundle then reports its ref as unresolved.
 """
 
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from bundles import format as bundle_format
 from bundles.verification import BundlePayload
-from payloads import storage
+from payloads import refs, storage
 from payloads.capture import JSON_CONTENT_TYPE, serialise
-from payloads.hashing import ref_of, sha256_hex
+from payloads.contracts import JsonValue, OtlpSpan, RedactionMode
+from payloads.hashing import sha256_hex
 from payloads.ingest import store_payload
 from payloads.models import PayloadBlob
-from payloads.redaction import STRICTNESS, RedactionMode, current_mode, redactor_for
-from traces.otlp import JsonValue, OtlpSpan
+from payloads.redaction import STRICTNESS, current_mode, redactor_for
 
 logger = logging.getLogger(__name__)
-
-_SIZE_KEY = re.compile(r"^(?P<prefix>tracefoundry\.payload\.[A-Za-z0-9_.-]+)_ref$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +88,9 @@ def export_payloads(spans: list[OtlpSpan], mode: RedactionMode) -> ExportedPaylo
 def referenced_shas(spans: Iterable[OtlpSpan]) -> set[str]:
     shas: set[str] = set()
     for span in spans:
-        shas.update(bundle_format.payload_refs_of(span.attributes).values())
+        shas.update(ref.sha256 for ref in refs.refs_of(span.attributes))
         for event in span.events:
-            shas.update(bundle_format.payload_refs_of(event.get("attributes") or {}).values())
+            shas.update(ref.sha256 for ref in refs.refs_of(event.get("attributes") or {}))
     return shas
 
 
@@ -113,18 +109,13 @@ def rename_span_refs(span: OtlpSpan, renamed: dict[str, Renamed]) -> OtlpSpan:
 
 def _renamed_attributes(attributes: dict[str, JsonValue], renamed: dict[str, Renamed]) -> dict[str, JsonValue]:
     result = dict(attributes)
-    for key, sha in bundle_format.payload_refs_of(attributes).items():
-        if sha in renamed:
-            result[key] = ref_of(renamed[sha].sha256)
-            size_key = _size_key(key)
+    for ref in refs.refs_of(attributes):
+        if ref.sha256 in renamed:
+            result[ref.attribute] = refs.ref_value(renamed[ref.sha256].sha256)
+            size_key = refs.size_key(ref.role)
             if size_key in result:
-                result[size_key] = renamed[sha].size_bytes
+                result[size_key] = renamed[ref.sha256].size_bytes
     return result
-
-
-def _size_key(ref_key: str) -> str:
-    match = _SIZE_KEY.match(ref_key)
-    return f"{match['prefix']}_size" if match else ""
 
 
 # --- import ---------------------------------------------------------------------------------------------
@@ -171,11 +162,11 @@ def rename_request_refs(request: ExportTraceServiceRequest, renamed: dict[str, R
 def _rename_key_values(key_values: Any, renamed: dict[str, Renamed]) -> None:
     sizes: dict[str, int] = {}
     for kv in key_values:
-        if bundle_format.PAYLOAD_ATTRIBUTE.match(kv.key) and kv.value.WhichOneof("value") == "string_value":
-            sha = kv.value.string_value.removeprefix(bundle_format.PAYLOAD_REF_PREFIX)
-            if sha in renamed:
-                kv.value.string_value = ref_of(renamed[sha].sha256)
-                sizes[_size_key(kv.key)] = renamed[sha].size_bytes
+        role = refs.ref_role(kv.key)
+        sha = refs.sha256_of_value(kv.value.string_value) if role else None
+        if role and sha in renamed and kv.value.WhichOneof("value") == "string_value":
+            kv.value.string_value = refs.ref_value(renamed[sha].sha256)
+            sizes[refs.size_key(role)] = renamed[sha].size_bytes
     for kv in key_values:
         if kv.key in sizes:
             kv.value.int_value = sizes[kv.key]

@@ -1,7 +1,7 @@
 """Reads of stored traces for bundles: a trace's spans as the OTLP span values the bundle code works on."""
 
+from payloads.contracts import OtlpSpan
 from traces.models import Span, Trace
-from traces.otlp import OtlpSpan
 
 
 def stored_spans(trace_id: str) -> list[OtlpSpan]:

@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from traces.otlp import OtlpSpan
+from payloads.contracts import OtlpSpan
 from traces.semconv import service_of
 
 DEFAULT_TOLERANCE_NS = 1_000_000  # 1 ms: timestamps taken by different threads of one process may disagree a little

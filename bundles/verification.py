@@ -14,6 +14,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from bundles import format as bundle_format
 from bundles.archive import BundleRefused
+from payloads.contracts import OtlpSpan, RedactionMode, RejectedSpan
+from payloads.hashing import sha256_hex
 from traces import otlp
 
 
@@ -35,7 +37,7 @@ class BundlePayload:
 class BundleContents:
     manifest: bundle_format.Manifest
     request: ExportTraceServiceRequest
-    spans: tuple[otlp.OtlpSpan, ...]
+    spans: tuple[OtlpSpan, ...]
     # Payload files whose content matches their name and their manifest entry.
     payloads: dict[str, BundlePayload]
     problems: tuple[Problem, ...]
@@ -76,7 +78,7 @@ def _file_problems(manifest: bundle_format.Manifest, files: dict[str, bytes]) ->
         problems.append(Problem(_kind(path), f"{path} is listed in the manifest but missing from the bundle"))
     for path in sorted(present & set(listed)):
         entry, data = listed[path], files[path]
-        actual = bundle_format.sha256_hex(data)
+        actual = sha256_hex(data)
         if actual != entry.sha256:
             problems.append(
                 Problem(_kind(path), f"{path}: sha256 {actual} does not match the manifest's {entry.sha256}")
@@ -94,12 +96,12 @@ def _payloads(
     paths = sorted(path for path in files if bundle_format.is_payload_path(path))
     if paths and not manifest.payloads_included:
         problems.append(Problem("payload", "the manifest says payloads are not included, yet the bundle has some"))
-    if paths and manifest.redaction == "strict":
+    if paths and manifest.redaction == RedactionMode.STRICT:
         problems.append(Problem("payload", "a strict bundle must not carry payloads"))
     for path in paths:
         data = files[path]
         name = path.removeprefix(bundle_format.PAYLOAD_DIR)
-        actual = bundle_format.sha256_hex(data)
+        actual = sha256_hex(data)
         entry = manifest.entry(path)
         if actual != name:
             problems.append(Problem("payload", f"{path}: content hashes to {actual}, not to its name"))
@@ -110,11 +112,11 @@ def _payloads(
 
 def _spans(
     manifest: bundle_format.Manifest, request: ExportTraceServiceRequest
-) -> tuple[tuple[otlp.OtlpSpan, ...], list[Problem]]:
+) -> tuple[tuple[OtlpSpan, ...], list[Problem]]:
     problems = []
-    spans: list[otlp.OtlpSpan] = []
+    spans: list[OtlpSpan] = []
     for item in otlp.iter_spans(request):
-        if isinstance(item, otlp.RejectedSpan):
+        if isinstance(item, RejectedSpan):
             problems.append(Problem("spans", f"span {item.span_id or '(empty)'} cannot be stored: {item.reason}"))
         else:
             spans.append(item)

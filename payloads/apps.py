@@ -9,8 +9,8 @@ class PayloadsConfig(AppConfig):
     name = "payloads"
 
     def ready(self) -> None:
+        from payloads.contracts import RedactionMode
         from payloads.policy import PolicyError, cached_policy
-        from payloads.redaction import RedactionMode
 
         if settings.REDACTION_MODE not in set(RedactionMode):
             raise ImproperlyConfigured(

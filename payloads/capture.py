@@ -10,24 +10,22 @@ Known limits: in a flattened list, missing positions are closed up (keys 0 and 2
 """
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, cast
 
-from payloads.hashing import ref_of, sha256_hex
+from payloads import refs
+from payloads.contracts import OtlpSpan
+from payloads.hashing import sha256_hex
 from payloads.policy import SUFFIX_ROLE, PayloadAttributeRule, PayloadEventRule, Policy
 from payloads.redaction import (
     DROPPED_ATTRIBUTES_KEY,
-    OWN_KEY,
     Redactor,
-    redactor_for,
+    is_own_key,
 )
-from traces.otlp import OtlpSpan
 
 JSON_CONTENT_TYPE = "application/json"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 EVENTS_SOURCE = "events"
-_ROLE = re.compile(r"^[a-z0-9_]{1,48}$")
 _CACHE_LIMIT = 50_000
 
 
@@ -108,8 +106,9 @@ class SpanCapture:
                     role = key[len(rule.prefix) :] if rule.role == SUFFIX_ROLE else rule.role
                     sources.setdefault(role, {})[key] = value
             elif kind.kind == _OWN_REF:
-                if isinstance(value, str) and _is_ref(value):
-                    declared.append(DeclaredRef(role=kind.role, attribute=key, sha256=value[7:]))
+                sha = refs.sha256_of_value(value)
+                if sha:
+                    declared.append(DeclaredRef(role=kind.role, attribute=key, sha256=sha))
                 attributes[kind.stored_key] = text(value) if value.__class__ is str else masked_value(value)
             else:
                 dropped += 1
@@ -124,16 +123,16 @@ class SpanCapture:
 
         payloads = tuple(self._payload(role, role_sources) for role, role_sources in sources.items())
         for payload in payloads:
-            attributes[f"tracefoundry.payload.{payload.role}_ref"] = ref_of(payload.sha256)
-            attributes[f"tracefoundry.payload.{payload.role}_size"] = len(payload.content)
+            attributes[refs.ref_key(payload.role)] = refs.ref_value(payload.sha256)
+            attributes[refs.size_key(payload.role)] = len(payload.content)
         if event_roles:
-            refs = {payload.role: ref_of(payload.sha256) for payload in payloads}
+            role_refs = {payload.role: refs.ref_value(payload.sha256) for payload in payloads}
             events = [
                 {
                     **event,
                     "attributes": {
                         **event["attributes"],
-                        f"tracefoundry.payload.{event_roles[i]}_ref": refs[event_roles[i]],
+                        refs.ref_key(event_roles[i]): role_refs[event_roles[i]],
                     },
                 }
                 if i in event_roles
@@ -161,10 +160,6 @@ class SpanCapture:
         )
         return CapturedSpan(span=captured, payloads=payloads, declared_refs=tuple(declared))
 
-    def payload(self, role: str, attribute: str, value: Any) -> CapturedPayload:
-        """One payload from a single value (what `POST /api/payloads` and tests use)."""
-        return self._payload(role, {attribute: value})
-
     def _payload(self, role: str, role_sources: dict[str, Any]) -> CapturedPayload:
         resolved = {
             source: _unflatten(value) if source.endswith(".*") and isinstance(value, dict) else value
@@ -190,12 +185,11 @@ class SpanCapture:
 
     def _classify(self, key: str) -> _KeyKind:
         stored_key = self.redactor.text(key)
-        own = OWN_KEY.match(key)
-        if own:
-            role = own.group("role") if own.group("what") == "ref" else None
+        if is_own_key(key):
+            role = refs.ref_role(key)
             return _KeyKind(_OWN_REF, stored_key, role=role) if role else _KeyKind(_PLAIN, stored_key)
         rule = self.policy.payload_rule(key)
-        if rule is not None and not (rule.role == SUFFIX_ROLE and not _ROLE.match(key[len(rule.prefix) :])):
+        if rule is not None and not (rule.role == SUFFIX_ROLE and not refs.is_role(key[len(rule.prefix) :])):
             return _KeyKind(_PAYLOAD, stored_key, rule=rule)
         if self.redactor.drops_unlisted and not self.redactor.is_allowed(key):
             return _KeyKind(_DROP, stored_key)
@@ -249,11 +243,6 @@ class SpanCapture:
         return redacted
 
 
-def capture(span: OtlpSpan, mode: str | None = None) -> CapturedSpan:
-    """Capture one span under `mode` (default REDACTION_MODE). For batches, reuse a `SpanCapture`."""
-    return SpanCapture(redactor_for(mode)).capture(span)
-
-
 def serialise(value: Any) -> tuple[bytes, str]:
     """A payload's bytes and type: text as-is (JSON if it is a JSON array/object), else compact JSON."""
     if isinstance(value, str):
@@ -268,10 +257,6 @@ def _is_json_document(text: str) -> bool:
     # read payloads parse them anyway and fall back to text.
     stripped = text.strip()
     return len(stripped) >= 2 and (stripped[0], stripped[-1]) in (("[", "]"), ("{", "}"))
-
-
-def _is_ref(value: str) -> bool:
-    return len(value) == 71 and value.startswith("sha256:") and all(c in "0123456789abcdef" for c in value[7:])
 
 
 def _unflatten(entries: dict[str, Any]) -> Any:

@@ -13,6 +13,7 @@ SDK are linked only when that blob was uploaded before the span arrived.
 """
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -21,7 +22,7 @@ from django.core.files.storage import Storage
 from django.db import transaction
 from django.utils import timezone
 
-from payloads import storage
+from payloads import refs, storage
 from payloads.capture import (
     JSON_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
@@ -29,12 +30,14 @@ from payloads.capture import (
     SpanCapture,
     serialise,
 )
-from payloads.hashing import ref_of, sha256_hex
+from payloads.contracts import OtlpSpan, RedactionMode
+from payloads.hashing import sha256_hex
 from payloads.models import PayloadBlob
-from payloads.redaction import RedactionMode, Redactor, redactor_for
+from payloads.redaction import Redactor, redactor_for
 from payloads.row_insert import BlobRow, RefRow, insert_blobs, insert_refs
-from traces.models import Span
-from traces.otlp import OtlpSpan
+
+# (trace_id, span_id) of spans -> their row ids; given by `traces.ingest`, which owns the spans table.
+SpanPkLookup = Callable[[set[tuple[str, str]]], dict[tuple[str, str], int]]
 
 _WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="payload-writer")
 _CAPTURES: dict[tuple[str, RedactionMode], SpanCapture] = {}
@@ -54,7 +57,7 @@ class StoredPayload:
 
     @property
     def ref(self) -> str:
-        return ref_of(self.sha256)
+        return refs.ref_value(self.sha256)
 
 
 def span_capture(redactor: Redactor) -> SpanCapture:
@@ -92,7 +95,7 @@ class PayloadBatch:
     def store_blobs(self) -> None:
         """Encode every payload not stored yet and write the ones too large to keep inline to the payload
         storage. Call before the spans' transaction."""
-        declared = {sha for refs in self._declared.values() for _, _, sha in refs}
+        declared = {sha for span_refs in self._declared.values() for _, _, sha in span_refs}
         wanted = set(self._payloads) | declared
         if not wanted:
             return
@@ -100,9 +103,10 @@ class PayloadBatch:
         missing = [payload for sha, payload in self._payloads.items() if sha not in self._known]
         self._new_blobs = _blob_rows(missing)
 
-    def write_refs(self, new_spans: set[tuple[str, str]]) -> None:
+    def write_refs(self, new_spans: set[tuple[str, str]], span_pks: SpanPkLookup) -> None:
         """Blob rows, and the refs of the spans this transaction inserted (`new_spans`, as (trace_id, span_id)):
-        a re-sent span keeps the refs it was first stored with. Inside the spans' transaction, after the spans."""
+        a re-sent span keeps the refs it was first stored with. Inside the spans' transaction, after the spans.
+        `span_pks` gives the row ids of the spans that carry refs (the caller owns the spans table)."""
         if not self._known and not self._new_blobs:
             return
         now = timezone.now()
@@ -117,23 +121,16 @@ class PayloadBatch:
             for key in self._refs
             if key in new_spans
         }
-        wanted = {key: refs for key, refs in wanted.items() if refs}
+        wanted = {key: span_refs for key, span_refs in wanted.items() if span_refs}
         if not wanted:
             return
-        trace_ids = {trace_id for trace_id, _ in wanted}
-        span_ids = {span_id for _, span_id in wanted}
-        span_pks = {
-            (trace_id, span_id): pk
-            for pk, trace_id, span_id in Span.objects.filter(trace_id__in=trace_ids, span_id__in=span_ids).values_list(
-                "pk", "trace_id", "span_id"
-            )
-        }
+        pks = span_pks(set(wanted))
         insert_refs(
             [
-                RefRow(span_pks[key], sha, role, attribute)
-                for key, refs in wanted.items()
-                if key in span_pks
-                for role, attribute, sha in refs
+                RefRow(pks[key], sha, role, attribute)
+                for key, span_refs in wanted.items()
+                if key in pks
+                for role, attribute, sha in span_refs
             ]
         )
 

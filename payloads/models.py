@@ -11,16 +11,13 @@ from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from payloads.contracts import RedactionMode
+from payloads.refs import ref_value
+
 
 class Compression(models.TextChoices):
     ZSTD = "zstd"
     NONE = "none"
-
-
-class RedactionModeChoice(models.TextChoices):
-    OFF = "off"
-    STANDARD = "standard"
-    STRICT = "strict"
 
 
 class PayloadBlob(models.Model):
@@ -29,7 +26,7 @@ class PayloadBlob(models.Model):
     stored_size_bytes = models.BigIntegerField()
     compression = models.CharField(max_length=8, choices=Compression.choices)
     content_type = models.CharField(max_length=100)
-    redaction_mode = models.CharField(max_length=16, choices=RedactionModeChoice.choices)
+    redaction_mode = models.CharField(max_length=16, choices=RedactionMode.choices)
     # "" when the bytes are inline.
     storage_key = models.CharField(max_length=255)
     # The encoded bytes of a small blob: one file per small blob costs more to write than the rest of ingest.
@@ -61,7 +58,7 @@ class PayloadBlob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"sha256:{self.sha256} ({self.size_bytes} bytes, {self.content_type})"
+        return f"{ref_value(self.sha256)} ({self.size_bytes} bytes, {self.content_type})"
 
 
 class SpanPayloadRef(models.Model):

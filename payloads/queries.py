@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from payloads import storage
-from payloads.hashing import ref_of
 from payloads.models import PayloadBlob, SpanPayloadRef
+from payloads.refs import ref_value, refs_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class PayloadContent:
 
     @property
     def ref(self) -> str:
-        return ref_of(self.sha256)
+        return ref_value(self.sha256)
 
 
 def refs_for_spans(span_pks: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -48,7 +48,7 @@ def _refs_by_span(refs_query: QuerySet[SpanPayloadRef]) -> dict[int, list[dict[s
     for span_pk, role, attribute, sha256, size_bytes, content_type in rows:
         refs.setdefault(span_pk, []).append(
             {
-                "ref": ref_of(sha256),
+                "ref": ref_value(sha256),
                 "role": role,
                 "attribute": attribute,
                 "size_bytes": size_bytes,
@@ -60,10 +60,6 @@ def _refs_by_span(refs_query: QuerySet[SpanPayloadRef]) -> dict[int, list[dict[s
     return refs
 
 
-_REF_PREFIX = "tracefoundry.payload."
-_REF_SUFFIX = "_ref"
-
-
 def unlinked_refs(
     attributes: dict[str, Any], linked: list[dict[str, Any]], span_age_days: float
 ) -> list[dict[str, Any]]:
@@ -71,26 +67,19 @@ def unlinked_refs(
     when the span is older than the payload retention (retention deleted it), else `missing` (never stored)."""
     linked_refs = {item["ref"] for item in linked}
     status = "expired" if span_age_days > settings.RETENTION_PAYLOAD_DAYS else "missing"
-    unlinked = []
-    for key, value in sorted(attributes.items()):
-        if not (key.startswith(_REF_PREFIX) and key.endswith(_REF_SUFFIX)) or not isinstance(value, str):
-            continue
-        if value in linked_refs or not value.startswith("sha256:"):
-            continue
-        role = key[len(_REF_PREFIX) : -len(_REF_SUFFIX)]
-        size = attributes.get(f"{_REF_PREFIX}{role}_size")
-        unlinked.append(
-            {
-                "ref": value,
-                "role": role,
-                "attribute": key,
-                "size_bytes": int(str(size)) if str(size).isdigit() else None,
-                "content_type": None,
-                "sha256": value.removeprefix("sha256:"),
-                "status": status,
-            }
-        )
-    return unlinked
+    return [
+        {
+            "ref": ref_value(ref.sha256),
+            "role": ref.role,
+            "attribute": ref.attribute,
+            "size_bytes": ref.size,
+            "content_type": None,
+            "sha256": ref.sha256,
+            "status": status,
+        }
+        for ref in sorted(refs_of(attributes), key=lambda ref: ref.attribute)
+        if ref_value(ref.sha256) not in linked_refs
+    ]
 
 
 def payload_content(sha256: str) -> PayloadContent:

@@ -15,18 +15,16 @@ numbers, is not found); a card number must pass the Luhn check to be masked.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
 
+from payloads import refs
+from payloads.contracts import RedactionMode
 from payloads.policy import CREDENTIAL, PERSONAL, Pattern, Policy, cached_policy
 
 DROPPED_ATTRIBUTES_KEY = "tracefoundry.redaction.dropped_attributes"
-# TraceFoundry's own keys survive strict mode and are never treated as content.
-OWN_KEY = re.compile(
-    r"^tracefoundry\.payload\.(?P<role>[a-z0-9_]{1,48})_(?P<what>ref|size)$|^tracefoundry\.redaction\."
-)
+_REDACTION_KEY_PREFIX = "tracefoundry.redaction."
 # Shorter strings cannot hold any of the patterns we look for (the shortest, an email, is a@b.cd).
 _MIN_SECRET_CHARS = 6
 _KEY_CACHE_LIMIT = 50_000
@@ -36,10 +34,10 @@ _TEXT_CACHE_MAX_CHARS = 256
 _TEXT_CACHE_LIMIT = 100_000
 
 
-class RedactionMode(StrEnum):
-    OFF = "off"
-    STANDARD = "standard"
-    STRICT = "strict"
+def is_own_key(key: str) -> bool:
+    """TraceFoundry's own keys (payload refs and sizes, redaction notes) survive strict mode and are never
+    treated as content."""
+    return refs.parse_key(key) is not None or key.startswith(_REDACTION_KEY_PREFIX)
 
 
 _MASKED_CLASSES = {
@@ -81,10 +79,6 @@ class Redactor:
         self._allowed: dict[str, bool] = {}
         self._redacted_short: dict[str, str] = {}
 
-    @property
-    def masks(self) -> bool:
-        return bool(self._steps)
-
     def text(self, text: str) -> str:
         if not self._steps or len(text) < _MIN_SECRET_CHARS:
             return text
@@ -125,7 +119,7 @@ class Redactor:
     def is_allowed(self, key: str) -> bool:
         allowed = self._allowed.get(key)
         if allowed is None:
-            allowed = OWN_KEY.match(key) is not None or self.policy.is_allowed(key)
+            allowed = is_own_key(key) or self.policy.is_allowed(key)
             if len(self._allowed) >= _KEY_CACHE_LIMIT:
                 self._allowed.clear()
             self._allowed[key] = allowed

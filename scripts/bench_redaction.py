@@ -154,11 +154,12 @@ def _setup_django(database_url: str | None, payload_dir: str) -> None:
 
 
 def bench_capture(spans: int, payload_bytes: int) -> None:
+    from payloads.contracts import OtlpSpan, RedactionMode
     from payloads.ingest import span_capture
-    from payloads.redaction import RedactionMode, redactor_for
+    from payloads.redaction import redactor_for
     from traces import otlp
 
-    decoded = [s for s in otlp.iter_spans(payload_heavy_request(spans, payload_bytes)) if isinstance(s, otlp.OtlpSpan)]
+    decoded = [s for s in otlp.iter_spans(payload_heavy_request(spans, payload_bytes)) if isinstance(s, OtlpSpan)]
     for mode in RedactionMode:
         capture = span_capture(redactor_for(mode))
         capture.capture(decoded[0])  # warm the per-key caches

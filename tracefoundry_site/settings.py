@@ -210,7 +210,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": RETENTION_INTERVAL_MINUTES * 60,
     },
     "retention-expire-payloads": {
-        "task": "traces.tasks.expire_payloads",
+        "task": "payloads.tasks.expire_payloads",
         "schedule": RETENTION_INTERVAL_MINUTES * 60,
     },
 }

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from payloads import retention as payload_retention
 from traces import retention
 
 
@@ -13,6 +14,6 @@ def retention_page(request: HttpRequest) -> HttpResponse:
         "title": "Retention",
         "policy": retention.configured_policy(),
         "metadata": retention.expire_trace_metadata(dry_run=True),
-        "payloads": retention.expire_payloads(dry_run=True),
+        "payloads": payload_retention.expire_payloads(dry_run=True),
     }
     return TemplateResponse(request, "admin/retention.html", context)

@@ -16,6 +16,8 @@ from django.db.models import Field
 from django.utils import timezone
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from payloads import refs
+from payloads.contracts import OtlpSpan, RejectedSpan
 from payloads.ingest import PayloadBatch
 from traces import otlp, semconv
 from traces.contracts import IngestResult
@@ -26,7 +28,7 @@ from traces.span_insert import SpanRow, insert_spans
 _SEARCH_VALUE_CHARS = 200
 _SEARCH_TEXT_CHARS = 32_000
 # Payload refs are content hashes: nothing anyone types into a search box, and a lot of index to keep current.
-_UNSEARCHED_PREFIX = "tracefoundry.payload."
+_UNSEARCHED_PREFIX = refs.KEY_PREFIX
 _TOKEN_CATEGORIES = (SpanCategory.LLM, SpanCategory.EMBEDDING)
 _MAX_REJECTION_REASONS = 5
 
@@ -37,10 +39,10 @@ def ingest_request(
     """Store every valid span of an OTLP request; count and describe the ones that cannot be stored."""
     prices = configured_price_table()
     spans: dict[tuple[str, str], SpanRow] = {}
-    rejections: list[otlp.RejectedSpan] = []
+    rejections: list[RejectedSpan] = []
     payloads = PayloadBatch()
     for item in otlp.iter_spans(request):
-        if isinstance(item, otlp.RejectedSpan):
+        if isinstance(item, RejectedSpan):
             rejections.append(item)
         else:
             item = payloads.capture(item)  # redacted, payloads swapped for refs, before anything is written
@@ -56,7 +58,7 @@ def ingest_request(
     )
 
 
-def span_row(span: otlp.OtlpSpan, prices: PriceTable, environment: str | None = None) -> SpanRow:
+def span_row(span: OtlpSpan, prices: PriceTable, environment: str | None = None) -> SpanRow:
     """The `spans` row of a decoded span as column values (a dict: model instances cost more to build)."""
     meaning = semconv.map_span(span.name, span.attributes, span.events, span.status_code, span.status_message)
     cost = meaning.stated_cost_usd
@@ -97,17 +99,15 @@ def span_row(span: otlp.OtlpSpan, prices: PriceTable, environment: str | None = 
     )
 
 
-def write_spans(spans: list[SpanRow], trace_ids: list[str], source: str, payloads: PayloadBatch | None = None) -> None:
-    if payloads is not None:
-        payloads.store_blobs()  # content-addressed, so storing before the transaction is idempotent
+def write_spans(spans: list[SpanRow], trace_ids: list[str], source: str, payloads: PayloadBatch) -> None:
+    payloads.store_blobs()  # content-addressed, so storing before the transaction is idempotent
     with transaction.atomic():
         search_texts = _lock_traces(trace_ids, source)
         rows_by_trace = _stored_summary_rows(trace_ids)
         stored = {(trace_id, row[1]) for trace_id, rows in rows_by_trace.items() for row in rows}
         new_spans = [span for span in spans if (span["trace_id"], span["span_id"]) not in stored]
         insert_spans(new_spans)
-        if payloads is not None:
-            payloads.write_refs({(span["trace_id"], span["span_id"]) for span in new_spans})
+        payloads.write_refs({(span["trace_id"], span["span_id"]) for span in new_spans}, span_pks)
         if not new_spans:
             return  # a re-sent batch: nothing changes
         for span in new_spans:
@@ -116,6 +116,18 @@ def write_spans(spans: list[SpanRow], trace_ids: list[str], source: str, payload
         _write_summaries(
             rows_by_trace, {t: _merge_words(search_texts.get(t, ""), new_words.get(t, set())) for t in trace_ids}
         )
+
+
+def span_pks(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Row ids of stored spans, by (trace_id, span_id): one query for a whole batch."""
+    trace_ids = {trace_id for trace_id, _ in keys}
+    span_ids = {span_id for _, span_id in keys}
+    return {
+        (trace_id, span_id): pk
+        for pk, trace_id, span_id in Span.objects.filter(trace_id__in=trace_ids, span_id__in=span_ids).values_list(
+            "pk", "trace_id", "span_id"
+        )
+    }
 
 
 def _lock_traces(trace_ids: list[str], source: str) -> dict[str, str]:
@@ -296,7 +308,7 @@ def _merge_words(existing: str, new_words: set[str]) -> str:
     return "\n".join(sorted(words))[:_SEARCH_TEXT_CHARS]
 
 
-def _rejection_message(rejections: list[otlp.RejectedSpan]) -> str:
+def _rejection_message(rejections: list[RejectedSpan]) -> str:
     if not rejections:
         return ""
     reasons = Counter(r.reason for r in rejections)

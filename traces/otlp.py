@@ -2,7 +2,8 @@
 
 Pure: no ORM, no I/O. Reading is as lenient as the OpenTelemetry Collector (snake_case keys, enum names,
 64-bit integers as strings or numbers); writing follows the OTLP/JSON rules strictly (hex ids, lowerCamelCase,
-64-bit integers as decimal strings, enums as integers).
+64-bit integers as decimal strings, enums as integers), deterministically: spans by start time then id,
+attribute keys sorted at every level, so the same spans give the same bytes on SQLite and Postgres.
 
 Known limits: `bytesValue` attributes are kept as base64 strings, so they come back as strings on export;
 non-finite doubles are kept as the strings "NaN", "Infinity" and "-Infinity" (JSON columns cannot hold them).
@@ -11,8 +12,7 @@ non-finite doubles are kept as the strings "NaN", "Infinity" and "-Infinity" (JS
 import base64
 import json
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from google.protobuf import json_format
@@ -21,8 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 
-JsonValue = Any
-Attributes = dict[str, JsonValue]
+from payloads.contracts import Attributes, JsonValue, OtlpSpan, RejectedSpan
 
 _ZERO_TRACE_ID = bytes(16)
 _ZERO_SPAN_ID = bytes(8)
@@ -31,34 +30,6 @@ _MAX_NAME_CHARS = 1024
 
 class OtlpDecodeError(ValueError):
     """The body is not an OTLP ExportTraceServiceRequest in the declared encoding."""
-
-
-@dataclass(frozen=True, slots=True)
-class OtlpSpan:
-    trace_id: str
-    span_id: str
-    parent_span_id: str
-    name: str
-    kind: int
-    start_unix_nano: int
-    end_unix_nano: int
-    status_code: int
-    status_message: str
-    trace_state: str
-    flags: int
-    attributes: Attributes
-    resource_attributes: Attributes
-    events: list[dict[str, JsonValue]]
-    links: list[dict[str, JsonValue]]
-    scope: dict[str, JsonValue]
-    otlp_extra: dict[str, JsonValue] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class RejectedSpan:
-    trace_id: str
-    span_id: str
-    reason: str
 
 
 def decode_protobuf(body: bytes) -> ExportTraceServiceRequest:
@@ -271,7 +242,112 @@ def _clean_str(text: str) -> str:
     return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
-# --- encoding stored spans back to OTLP/JSON -------------------------------------------------------------
+# --- encoding spans as OTLP/JSON (bundles' spans.otlp.json) ----------------------------------------------
+
+
+def encode_spans_json(spans: Iterable[OtlpSpan]) -> dict[str, JsonValue]:
+    """An OTLP/JSON ExportTraceServiceRequest holding the spans, grouped by resource and scope."""
+    resources: dict[str, dict[str, Any]] = {}
+    for span in sorted(spans, key=lambda s: (s.start_unix_nano, s.span_id, s.end_unix_nano, s.name)):
+        resource_key = _canonical(
+            [
+                span.resource_attributes,
+                _extra(span, "resource_schema_url", ""),
+                _extra(span, "resource_dropped_attributes_count", 0),
+            ]
+        )
+        resource = resources.setdefault(resource_key, {"message": _resource_json(span), "scopes": {}})
+        scope_key = _canonical(span.scope)
+        scope = resource["scopes"].setdefault(scope_key, {**_scope_json(span.scope), "spans": []})
+        scope["spans"].append(_span_json(span))
+    return {
+        "resourceSpans": [
+            {**resource["message"], "scopeSpans": list(resource["scopes"].values())} for resource in resources.values()
+        ]
+    }
+
+
+def _extra(span: OtlpSpan, key: str, default: JsonValue) -> JsonValue:
+    return span.otlp_extra.get(key, default)
+
+
+def _resource_json(span: OtlpSpan) -> dict[str, JsonValue]:
+    return {
+        "resource": {
+            "attributes": _key_values(span.resource_attributes),
+            "droppedAttributesCount": int(_extra(span, "resource_dropped_attributes_count", 0)),
+        },
+        "schemaUrl": str(_extra(span, "resource_schema_url", "")),
+    }
+
+
+def _scope_json(scope: Mapping[str, JsonValue]) -> dict[str, JsonValue]:
+    return {
+        "scope": {
+            "name": str(scope.get("name", "")),
+            "version": str(scope.get("version", "")),
+            "attributes": _key_values(scope.get("attributes") or {}),
+            "droppedAttributesCount": int(scope.get("dropped_attributes_count", 0)),
+        },
+        "schemaUrl": str(scope.get("schema_url", "")),
+    }
+
+
+def _span_json(span: OtlpSpan) -> dict[str, JsonValue]:
+    return {
+        "traceId": span.trace_id,
+        "spanId": span.span_id,
+        "traceState": span.trace_state,
+        "parentSpanId": span.parent_span_id,
+        "flags": span.flags,
+        "name": span.name,
+        "kind": span.kind,
+        "startTimeUnixNano": str(span.start_unix_nano),
+        "endTimeUnixNano": str(span.end_unix_nano),
+        "attributes": _key_values(span.attributes),
+        "droppedAttributesCount": int(_extra(span, "dropped_attributes_count", 0)),
+        "events": [
+            {
+                "timeUnixNano": str(int(event.get("time_unix_nano", 0))),
+                "name": str(event.get("name", "")),
+                "attributes": _key_values(event.get("attributes") or {}),
+                "droppedAttributesCount": int(event.get("dropped_attributes_count", 0)),
+            }
+            for event in span.events
+        ],
+        "droppedEventsCount": int(_extra(span, "dropped_events_count", 0)),
+        "links": [
+            {
+                "traceId": str(link.get("trace_id", "")),
+                "spanId": str(link.get("span_id", "")),
+                "traceState": str(link.get("trace_state", "")),
+                "attributes": _key_values(link.get("attributes") or {}),
+                "droppedAttributesCount": int(link.get("dropped_attributes_count", 0)),
+                "flags": int(link.get("flags", 0)),
+            }
+            for link in span.links
+        ],
+        "droppedLinksCount": int(_extra(span, "dropped_links_count", 0)),
+        "status": {"message": span.status_message, "code": span.status_code},
+    }
+
+
+def _key_values(attributes: Mapping[str, JsonValue]) -> list[dict[str, JsonValue]]:
+    # Keys sorted at every level: Postgres jsonb does not keep key order, so this is what makes exports of the
+    # same spans identical whichever database they were read from.
+    return [{"key": key, "value": python_to_any_value(_sorted_deep(attributes[key]))} for key in sorted(attributes)]
+
+
+def _sorted_deep(value: JsonValue) -> JsonValue:
+    if isinstance(value, dict):
+        return {key: _sorted_deep(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_deep(item) for item in value]
+    return value
+
+
+def _canonical(value: JsonValue) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def python_to_any_value(value: JsonValue) -> dict[str, JsonValue]:

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.ingest_keys import authenticate_ingest_key
+from tracefoundry_site import bounded_body
 from traces import otlp, otlp_transport
 from traces.ingest import ingest_request
 
@@ -37,16 +38,16 @@ def receive_traces(request: HttpRequest) -> HttpResponse:
             f"unsupported Content-Type {request.content_type!r}: use application/x-protobuf or application/json",
         )
     try:
-        raw = otlp_transport.read_body(request, settings.OTLP_MAX_BODY_BYTES)
+        raw = bounded_body.read_body(request, settings.OTLP_MAX_BODY_BYTES)
         body = otlp_transport.decompress(
             raw, request.headers.get("Content-Encoding", ""), settings.OTLP_MAX_DECOMPRESSED_BYTES
         )
         decoded = otlp.decode_json(body) if encoding == otlp_transport.JSON else otlp.decode_protobuf(body)
-    except otlp_transport.BodyTooLarge as exc:
+    except bounded_body.BodyTooLarge as exc:
         return otlp_transport.error_response(413, str(exc), encoding)
     except otlp_transport.UnsupportedEncoding as exc:
         return otlp_transport.error_response(415, str(exc), encoding)
-    except (otlp_transport.BadBody, otlp.OtlpDecodeError) as exc:
+    except (bounded_body.BadBody, otlp.OtlpDecodeError) as exc:
         return otlp_transport.error_response(400, str(exc), encoding)
     try:
         result = ingest_request(decoded)

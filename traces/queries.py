@@ -230,8 +230,8 @@ def trace_detail(trace_id: str) -> TraceDetail:
 
 
 def span_tree(trace_id: str) -> list[SpanNode]:
-    """Every span of the trace, parent before child and siblings by start time; orphans at the root level."""
-    get_trace(trace_id)
+    """Every span of the trace, parent before child and siblings by start time; orphans at the root level.
+    The caller has read the trace row already (an unknown trace id gives an empty tree)."""
     spans = [ListedSpan(*row) for row in Span.objects.filter(trace_id=trace_id).values_list(*SPAN_LIST_COLUMNS)]
     ids = {span.span_id for span in spans}
     children: dict[str, list[ListedSpan]] = defaultdict(list)

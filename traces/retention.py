@@ -1,4 +1,4 @@
-"""Retention: expire trace metadata past RETENTION_METADATA_DAYS and payloads past RETENTION_PAYLOAD_DAYS.
+"""Retention of trace metadata: expire traces past RETENTION_METADATA_DAYS (payloads: `payloads.retention`).
 
 Every function works in bounded batches (RETENTION_BATCH_SIZE rows), each batch its own short transaction, so
 a large backlog never holds a table lock for long and ingest keeps flowing between batches.
@@ -10,15 +10,10 @@ one transaction, so no reader ever sees a summary without its spans. A trace wit
 is trimmed newest-span-first over several transactions with its summary recomputed after each (its start,
 held by its oldest span, stays, so the next batch picks it up again) and its row goes with its last spans.
 
-Payloads: the payload refs of spans older than the payload cutoff are deleted in batches; the span keeps its
-`tracefoundry.payload.<role>_ref` attribute, so the trace still opens and shows that payload as expired (a
-ref attribute without a ref row). Then blobs that nothing references any more (for whichever reason) leave
-their table and, unless their bytes were inline in their row, the payload storage, in batches. Payload expiry
-changes no trace summary: summaries hold no payload data.
-
 Known limits: the age is judged on the trace's start time; a span arriving late for an expired trace creates
-the trace anew, and it expires again on the next run. An ingest batch racing the very transaction that deletes
-its trace fails on the spans' foreign key and is answered with an error, so the sender retries it.
+the trace anew, and it expires again on the next run. An ingest batch racing the transaction that deletes its
+trace waits on the trace row's lock, then creates the row again (`traces.ingest`), so no span is left without its
+trace.
 """
 
 import time
@@ -27,18 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, ProtectedError
-from django.utils import timezone
+from django.db import transaction
 
-from payloads.models import PayloadBlob, SpanPayloadRef
-from payloads.storage import payload_storage
+from payloads.retention import UNREFERENCED_BLOB_GRACE, cutoff_for, unix_nanos, within_budget
 from traces.ingest import recompute_summaries
 from traces.models import Span, Trace
-
-_NANOS_PER_SECOND = 1_000_000_000
-# An unreferenced blob younger than this is left alone: an ingest may be about to reference it again.
-UNREFERENCED_BLOB_GRACE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -90,14 +78,6 @@ def configured_policy() -> RetentionPolicy:
     )
 
 
-def cutoff_for(days: float, now: datetime | None = None) -> datetime:
-    return (now or timezone.now()) - timedelta(days=days)
-
-
-def unix_nanos(moment: datetime) -> int:
-    return int(moment.timestamp()) * _NANOS_PER_SECOND + moment.microsecond * 1000
-
-
 def expire_trace_metadata(
     *,
     now: datetime | None = None,
@@ -121,7 +101,7 @@ def expire_trace_metadata(
         return MetadataExpiry(cutoff, expired.count(), spans, 0, dry_run=True)
     started = time.monotonic()
     traces_deleted = spans_deleted = batches = 0
-    while _within(started, max_seconds, batches, max_batches):
+    while within_budget(started, max_seconds, batches, max_batches):
         traces, spans = _expire_one_batch(cutoff_ns, size)
         if traces == spans == 0:
             break
@@ -129,11 +109,6 @@ def expire_trace_metadata(
         spans_deleted += spans
         batches += 1
     return MetadataExpiry(cutoff, traces_deleted, spans_deleted, batches, dry_run=False)
-
-
-def _within(started: float, max_seconds: float | None, batches: int, max_batches: int | None) -> bool:
-    in_time = max_seconds is None or time.monotonic() - started < max_seconds
-    return in_time and (max_batches is None or batches < max_batches)
 
 
 def _expire_one_batch(cutoff_ns: int, size: int) -> tuple[int, int]:
@@ -191,95 +166,3 @@ def _delete_spans(span_ids: Iterable[int]) -> int:
 
 def _delete_traces(trace_ids: list[str]) -> int:
     return Trace.objects.filter(trace_id__in=trace_ids).delete()[1].get(Trace._meta.label, 0)
-
-
-@dataclass(frozen=True)
-class PayloadExpiry:
-    """What payload retention deleted (or, in a dry run, would delete)."""
-
-    cutoff: datetime
-    refs_deleted: int
-    blobs_deleted: int
-    batches: int
-    dry_run: bool
-
-
-def expire_payloads(
-    *,
-    now: datetime | None = None,
-    days: float | None = None,
-    batch_size: int | None = None,
-    dry_run: bool = False,
-    max_seconds: float | None = None,
-    max_batches: int | None = None,
-    unreferenced_grace: timedelta = UNREFERENCED_BLOB_GRACE,
-) -> PayloadExpiry:
-    """Delete the payload refs of spans older than `days`, then the blobs nothing references any more.
-
-    Blobs are swept whatever made them unreferenced (this, or metadata retention deleting spans), once their
-    `last_referenced_at` is older than `unreferenced_grace`.
-    """
-    current = now or timezone.now()
-    cutoff = cutoff_for(settings.RETENTION_PAYLOAD_DAYS if days is None else days, current)
-    cutoff_ns = unix_nanos(cutoff)
-    grace_cutoff = current - unreferenced_grace
-    size = batch_size or settings.RETENTION_BATCH_SIZE
-    old_refs = SpanPayloadRef.objects.filter(
-        # The trace condition is implied by the span's (a trace starts with its oldest span); it lets the
-        # database find old spans through the traces' start-time index.
-        span__trace__start_unix_nano__lt=cutoff_ns,
-        span__start_unix_nano__lt=cutoff_ns,
-    )
-    if dry_run:
-        young_refs = SpanPayloadRef.objects.filter(blob=OuterRef("pk"), span__start_unix_nano__gte=cutoff_ns)
-        sweepable = PayloadBlob.objects.filter(~Exists(young_refs), last_referenced_at__lt=grace_cutoff)
-        return PayloadExpiry(cutoff, old_refs.count(), sweepable.count(), 0, dry_run=True)
-    started = time.monotonic()
-    refs_deleted = blobs_deleted = batches = 0
-    while _within(started, max_seconds, batches, max_batches):
-        with transaction.atomic():
-            ids = list(old_refs.order_by().values_list("id", flat=True)[:size])
-            deleted = SpanPayloadRef.objects.filter(id__in=ids).delete()[0] if ids else 0
-        if not deleted:
-            break
-        refs_deleted += deleted
-        batches += 1
-    while _within(started, max_seconds, batches, max_batches):
-        swept = _sweep_unreferenced_blobs(grace_cutoff, size)
-        if swept is None:
-            break
-        blobs_deleted += swept
-        batches += 1
-    return PayloadExpiry(cutoff, refs_deleted, blobs_deleted, batches, dry_run=False)
-
-
-def _sweep_unreferenced_blobs(grace_cutoff: datetime, size: int) -> int | None:
-    """Delete one batch of unreferenced blobs (rows, and the storage objects of those not inline); None when
-    there is none left.
-
-    Why this order: the rows are locked, deleted and the reference constraint checked before any object
-    leaves the storage, and the objects go before the commit. An ingest that references one of these blobs
-    meanwhile either committed first (the constraint check fails, this batch rolls back and nothing is
-    removed) or waits on the row lock and then fails on the missing row, so its sender retries and stores the
-    bytes again. A blob row therefore never outlives its bytes because of retention.
-    """
-    refs = SpanPayloadRef.objects.filter(blob=OuterRef("pk"))
-    try:
-        with transaction.atomic():
-            candidates = list(
-                PayloadBlob.objects.select_for_update(skip_locked=True)
-                .filter(~Exists(refs), last_referenced_at__lt=grace_cutoff)
-                .order_by("sha256")
-                .values_list("sha256", "storage_key")[:size]
-            )
-            if not candidates:
-                return None
-            deleted = PayloadBlob.objects.filter(sha256__in=[sha for sha, _ in candidates]).delete()[0]
-            connection.check_constraints(table_names=[SpanPayloadRef._meta.db_table])
-            storage = payload_storage()
-            for key in (key for _, key in candidates if key):  # an inline blob's bytes went with its row
-                storage.delete(key)
-    except (IntegrityError, ProtectedError):
-        # A reference arrived after the candidates were chosen; the next batch re-reads what is unreferenced.
-        return 0
-    return deleted

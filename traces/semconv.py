@@ -1,6 +1,8 @@
 """Map span attributes from OpenTelemetry GenAI, OpenInference and TraceFoundry conventions to columns.
 
-Pure: no ORM, no I/O. Current and older spellings are both read (see `../shared/OTLP.md`, parts B and C).
+Pure: no ORM, no I/O. Current and older spellings are both read: the OpenTelemetry GenAI semantic conventions
+(https://opentelemetry.io/docs/specs/semconv/gen-ai/) and OpenInference's
+(https://github.com/Arize-ai/openinference/blob/main/spec/semantic_conventions.md).
 
 Retries are recognised from:
 - span events named `tracefoundry.retry` or `retry`, or whose name ends in `.retry` (one retry each);
@@ -20,9 +22,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from payloads.contracts import Attributes
 from traces.models import SpanCategory
-
-Attributes = dict[str, Any]
 
 _OPERATION_CATEGORIES = {
     "chat": SpanCategory.LLM,

@@ -8,8 +8,8 @@ from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
-from accounts.tests.access_table import ADMIN, ENGINEER, NO_GROUP, SUPERUSER, VIEWER
 from conftest import PASSWORD
+from testing.access_table import ADMIN, ENGINEER, NO_GROUP, SUPERUSER, VIEWER
 
 PERSONA_FIXTURES = {
     NO_GROUP: "outsider",

@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from conftest import PASSWORD
-from tracefoundry_site.tests.chromium import launch_chromium
+from testing.chromium import launch_chromium
 
 NEW_PASSWORD = "viewer-Pass-for-tests-7"
 PAYLOAD_URL = "/api/payloads/sha256:" + "ab" * 32

@@ -1,6 +1,6 @@
 """The DESIGN.md role table, enforced on every `/api/` endpoint listed from the URL conf.
 
-Rows live in `<app>/tests/access_rules.py` (format: access_table.py). A route without a row, or with an HTTP
+Rows live in `<app>/tests/access_rules.py` (format: testing/access_table.py). A route without a row, or with an HTTP
 method that has no row, fails `test_every_api_route_has_a_rule`.
 """
 
@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 
-from accounts.tests.access_table import SIGNED_IN_PERSONAS, Access
+from testing.access_table import SIGNED_IN_PERSONAS, Access
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def test_every_api_route_has_a_rule() -> None:
     assert not missing, (
         "these /api/ endpoints have no access rule; add a row keyed by URL name to "
         "<app>/tests/access_rules.py "
-        f"(format: accounts/tests/access_table.py): {missing}"
+        f"(format: testing/access_table.py): {missing}"
     )
 
 

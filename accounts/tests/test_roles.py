@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 
 from accounts.permissions import CanExportTrace
 from accounts.roles import Capability, export_requirements
-from accounts.tests.access_table import ADMIN, ENGINEER, NO_GROUP, SUPERUSER, VIEWER
 from accounts.tests.conftest import PERSONA_FIXTURES
+from testing.access_table import ADMIN, ENGINEER, NO_GROUP, SUPERUSER, VIEWER
 
 
 def _perms(group_name: str) -> set[str]:

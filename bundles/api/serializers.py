@@ -1,13 +1,22 @@
 """Serializers of the bundles API: export options in, import results and dry-replay reports out."""
 
+from typing import Any
+
 from rest_framework import serializers
 
-from bundles.format import REDACTION_MODES
+from bundles.format import export_options_problem
+from payloads.contracts import RedactionMode
 
 
 class ExportRequestSerializer(serializers.Serializer):
     include_payloads = serializers.BooleanField(required=False, default=False)
-    redaction = serializers.ChoiceField(choices=list(REDACTION_MODES), required=False, default="strict")
+    redaction = serializers.ChoiceField(choices=RedactionMode.choices, required=False, default=RedactionMode.STRICT)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        problem = export_options_problem(attrs["include_payloads"], attrs["redaction"])
+        if problem:
+            raise serializers.ValidationError({"include_payloads": problem})
+        return attrs
 
 
 class BundleUploadSerializer(serializers.Serializer):
@@ -29,7 +38,7 @@ class ImportResultSerializer(serializers.Serializer):
     span_count = serializers.IntegerField()
     payload_count = serializers.IntegerField()
     created = serializers.BooleanField(help_text="False when the trace was already stored (nothing changed).")
-    redaction = serializers.ChoiceField(choices=list(REDACTION_MODES))
+    redaction = serializers.ChoiceField(choices=RedactionMode.choices)
     payloads_included = serializers.BooleanField()
 
 

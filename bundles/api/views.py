@@ -1,6 +1,5 @@
 """Thin views of the bundles API: check who may do what, call one use case, answer."""
 
-import re
 from typing import IO, cast
 
 from django.conf import settings
@@ -26,17 +25,18 @@ from bundles.archive import BundleRefused
 from bundles.dry_replay import dry_replay_bundle, dry_replay_stored
 from bundles.exports import export_trace
 from bundles.imports import import_bundle
+from payloads.contracts import parse_trace_id
 from traces.models import Trace
 
-_TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 # Room for the multipart envelope around the file itself.
 _MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def _trace_id(raw: str) -> str:
-    if not _TRACE_ID.match(raw):
+    trace_id = parse_trace_id(raw)
+    if trace_id is None:
         raise NotFound("no such trace (trace ids are 32 hex characters)")
-    return raw.lower()
+    return trace_id
 
 
 def _bad_request(detail: str, parameter: str = "") -> ValidationError:

@@ -1,6 +1,6 @@
-"""Access rows for the bundles API (see accounts/tests/access_table.py), as in the DESIGN.md role table."""
+"""Access rows for the bundles API (see testing/access_table.py), as in the DESIGN.md role table."""
 
-from accounts.tests.access_table import ADMINS, ENGINEERS, VIEWERS, Access
+from testing.access_table import ADMINS, ENGINEERS, VIEWERS, Access
 
 TRACE_ID = "0123456789abcdef0123456789abcdef"
 

@@ -9,13 +9,14 @@ from typing import Any
 
 from bundles import format as bundle_format
 from bundles.archive import write_archive
+from payloads.contracts import OtlpSpan
+from testing.factories import SpanSpec, export_request
 from traces import otlp
 from traces.ingest import ingest_request
-from traces.tests.factories import SpanSpec, export_request
 
 
-def otlp_spans(specs: list[SpanSpec], **resource: Any) -> list[otlp.OtlpSpan]:
-    return [span for span in otlp.iter_spans(export_request(specs, **resource)) if isinstance(span, otlp.OtlpSpan)]
+def otlp_spans(specs: list[SpanSpec], **resource: Any) -> list[OtlpSpan]:
+    return [span for span in otlp.iter_spans(export_request(specs, **resource)) if isinstance(span, OtlpSpan)]
 
 
 def store_trace(specs: list[SpanSpec], **resource: Any) -> str:

@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 from bundles.exports import export_trace
 from bundles.tests.factories import files_of, manifest_of, raw_zip, rebuilt, store_trace, with_manifest_change
 from payloads.models import PayloadBlob, SpanPayloadRef
+from testing.factories import agent_trace
 from traces.models import Span, Trace
-from traces.tests.factories import agent_trace
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +101,22 @@ def test_export_options_a_role_may_use(
     assert manifest["redaction"] == redaction
     assert manifest["payloads_included"] is include_payloads
     assert len([path for path in files_of(response.content) if path.startswith("payloads/")]) == (2 * include_payloads)
+
+
+@pytest.mark.parametrize("role", ["engineer", "admin"])
+def test_payloads_under_strict_redaction_are_400_naming_why(request: pytest.FixtureRequest, role: str) -> None:
+    trace_id = _stored_trace()
+
+    response = _client(_user(request, role)).post(
+        f"/api/traces/{trace_id}/export", {"include_payloads": True, "redaction": "strict"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "include_payloads: strict exports carry no payloads: "
+        "ask for redaction standard (or off) to include them",
+        "parameter": "include_payloads",
+    }
 
 
 @pytest.mark.parametrize(
@@ -230,6 +246,7 @@ REFUSALS = [
     (lambda b: rebuilt(b, _drop_spans), r"bundle has no spans\.otlp\.json"),
     (lambda b: rebuilt(b, _add_file), r"payloads/1{64} is in the bundle but not listed in the manifest"),
     (lambda b: with_manifest_change(b, format_version=99), "unknown format_version 99"),
+    (lambda b: with_manifest_change(b, redaction="strict"), "manifest.json: strict exports carry no payloads"),
     (lambda b: with_manifest_change(b, span_count=3), "holds 4 spans, the manifest says 3"),
     (
         lambda b: raw_zip([*((n, d) for n, d in files_of(b).items()), ("../../etc/cron.d/x", b"x")]),

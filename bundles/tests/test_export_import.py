@@ -15,8 +15,8 @@ from bundles.exports import export_trace
 from bundles.imports import import_bundle
 from bundles.tests.factories import files_of, manifest_of, store_trace
 from payloads.models import PayloadBlob, SpanPayloadRef
+from testing.factories import agent_trace
 from traces.models import Span, Trace, TraceSource
-from traces.tests.factories import agent_trace
 
 pytestmark = pytest.mark.django_db
 
@@ -296,3 +296,6 @@ def test_commands_refuse_with_the_reason(tmp_path: Path) -> None:
         call_command("export_trace", "a" * 32)
     with pytest.raises(CommandError, match="strict exports carry no payloads"):
         call_command("export_trace", "a" * 32, "--payloads")
+    with pytest.raises(CommandError) as strict_with_payloads:
+        call_command("export_trace", "a" * 32, "--payloads", "--redaction", "strict")
+    assert str(strict_with_payloads.value) == bundle_format.STRICT_CARRIES_NO_PAYLOADS

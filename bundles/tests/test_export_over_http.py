@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 
 from bundles.tests.factories import manifest_of, store_trace
-from traces.tests.factories import agent_trace
+from testing.factories import agent_trace
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,8 +8,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from bundles import format as bundle_format
 from bundles.tests.factories import otlp_spans
+from payloads.contracts import OtlpSpan
+from testing.factories import SpanSpec, export_request, pb_span
 from traces import otlp
-from traces.tests.factories import SpanSpec, export_request, pb_span
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 ROOT = "00f067aa0ba902b7"
@@ -62,8 +63,8 @@ def _rich_request() -> ExportTraceServiceRequest:
     return request
 
 
-def _spans(request: ExportTraceServiceRequest) -> list[otlp.OtlpSpan]:
-    return [span for span in otlp.iter_spans(request) if isinstance(span, otlp.OtlpSpan)]
+def _spans(request: ExportTraceServiceRequest) -> list[OtlpSpan]:
+    return [span for span in otlp.iter_spans(request) if isinstance(span, OtlpSpan)]
 
 
 def test_encoding_decodes_back_to_the_same_spans() -> None:
@@ -75,7 +76,7 @@ def test_encoding_decodes_back_to_the_same_spans() -> None:
 
 
 def test_encoding_follows_otlp_json_rules() -> None:
-    document = bundle_format.encode_spans_json(_spans(_rich_request()))
+    document = otlp.encode_spans_json(_spans(_rich_request()))
 
     resource = document["resourceSpans"][0]
     span = resource["scopeSpans"][0]["spans"][0]
@@ -104,7 +105,7 @@ def test_encoding_follows_otlp_json_rules() -> None:
 
 
 def test_spans_are_grouped_by_resource_and_scope() -> None:
-    document = bundle_format.encode_spans_json(_spans(_rich_request()))
+    document = otlp.encode_spans_json(_spans(_rich_request()))
 
     groups = [
         (
@@ -130,7 +131,7 @@ def test_protobuf_parses_the_encoding_after_id_conversion() -> None:
 def test_encoding_is_independent_of_key_order() -> None:
     spans = otlp_spans([SpanSpec(TRACE, ROOT, "root", attributes={"b": {"y": 1, "x": 2}, "a": 1})])
     reordered = [
-        otlp.OtlpSpan(**{**{f: getattr(s, f) for f in s.__slots__}, "attributes": {"a": 1, "b": {"x": 2, "y": 1}}})
+        OtlpSpan(**{**{f: getattr(s, f) for f in s.__slots__}, "attributes": {"a": 1, "b": {"x": 2, "y": 1}}})
         for s in spans
     ]
 

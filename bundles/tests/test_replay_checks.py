@@ -2,8 +2,8 @@
 
 from bundles.replay_checks import build_tree, structure_differences, timing_checks, tree_check
 from bundles.tests.factories import otlp_spans
-from traces.otlp import OtlpSpan
-from traces.tests.factories import SpanSpec
+from payloads.contracts import OtlpSpan
+from testing.factories import SpanSpec
 
 TRACE = "1" * 32
 START = 1_767_225_600_000_000_000

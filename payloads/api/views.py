@@ -11,14 +11,13 @@ from rest_framework.views import APIView
 
 from accounts.authentication import IngestKeyAuthentication
 from accounts.permissions import CanReadPayloadContent, HasIngestKey
-from payloads import queries
+from payloads import queries, refs
 from payloads.api.serializers import PayloadContentSerializer, StoredPayloadSerializer
 from payloads.capture import JSON_CONTENT_TYPE
-from payloads.hashing import parse_ref
 from payloads.ingest import PayloadRejected, store_payload
 from payloads.models import PayloadBlob
 from payloads.storage import PayloadUnavailable
-from traces import otlp_transport
+from tracefoundry_site import bounded_body
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +44,13 @@ class PayloadUploadView(APIView):
                 status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             )
         try:
-            body = otlp_transport.read_body(request._request, settings.PAYLOAD_MAX_BYTES)
-        except otlp_transport.BodyTooLarge:
+            body = bounded_body.read_body(request._request, settings.PAYLOAD_MAX_BYTES)
+        except bounded_body.BodyTooLarge:
             return Response(
                 {"detail": f"payload is over the limit of {settings.PAYLOAD_MAX_BYTES} bytes"},
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
-        except otlp_transport.BadBody as exc:
+        except bounded_body.BadBody as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         try:
             stored = store_payload(body, JSON_CONTENT_TYPE if media_type == "application/json" else media_type)
@@ -76,7 +75,7 @@ class PayloadContentView(APIView):
     @extend_schema(responses=PayloadContentSerializer)
     def get(self, request: Request, ref: str) -> Response:
         try:
-            sha256 = parse_ref(ref)
+            sha256 = refs.parse_ref(ref)
         except ValueError as exc:
             return Response({"detail": str(exc), "parameter": "ref"}, status=status.HTTP_400_BAD_REQUEST)
         try:

@@ -1,6 +1,6 @@
-"""Access rows for the payload endpoints (see accounts/tests/access_table.py)."""
+"""Access rows for the payload endpoints (see testing/access_table.py)."""
 
-from accounts.tests.access_table import ENGINEERS, NOBODY, Access
+from testing.access_table import ENGINEERS, NOBODY, Access
 
 REF = "sha256:" + "ab" * 32
 

@@ -3,8 +3,8 @@
 import pytest
 
 from payloads.capture import SpanCapture
+from payloads.contracts import OtlpSpan
 from payloads.redaction import DROPPED_ATTRIBUTES_KEY, SpanParts, redact_span_parts, redactor_for
-from traces.otlp import OtlpSpan
 
 SECRET = "sk-proj-T3stOnlyFakeKey0123456789abcdefXYZ"
 EMAIL = "jane.roe@example.org"

@@ -11,8 +11,9 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from payloads.contracts import RedactionMode
 from payloads.policy import PolicyError, load_policy, parse_policy
-from payloads.redaction import RedactionMode, Redactor
+from payloads.redaction import Redactor
 
 GOOD = """version: 1
 allowed_attributes: [service.*]

@@ -11,9 +11,9 @@ from django.utils import timezone
 from payloads.hashing import sha256_hex
 from payloads.models import PayloadBlob, SpanPayloadRef
 from payloads.row_insert import BlobRow, RefRow, insert_blobs, insert_refs
+from testing.factories import SpanSpec, export_request, new_span_id, new_trace_id
 from traces.ingest import ingest_request
 from traces.models import Span
-from traces.tests.factories import SpanSpec, export_request, new_span_id, new_trace_id
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conftest import PASSWORD
-from tracefoundry_site.tests.chromium import launch_chromium
+from testing.chromium import launch_chromium
 from tracefoundry_site.tests.explorer_seed import (
     BIG_TRACE,
     EXPIRED_TRACE,

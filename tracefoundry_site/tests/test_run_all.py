@@ -12,7 +12,7 @@ import pytest
 import requests
 from django.db import connection
 
-from traces.tests.servers import database_url, free_port
+from testing.servers import database_url, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,7 +3,7 @@
 import requests
 from django.db import connection
 
-from traces.tests.servers import database_url, gunicorn
+from testing.servers import database_url, gunicorn
 
 
 def test_gunicorn_serves_admin_static_files(transactional_db: None) -> None:

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from payloads.contracts import parse_trace_id
 from payloads.queries import refs_for_spans, refs_for_trace, unlinked_refs
 from traces import queries
 from traces.api.serializers import (
@@ -21,7 +22,6 @@ from traces.api.serializers import (
 )
 from traces.models import Span, Trace
 
-_TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 _SPAN_ID = re.compile(r"^[0-9a-fA-F]{16}$")
 
 
@@ -31,9 +31,10 @@ def _bad_parameter(errors: dict) -> ValidationError:
 
 
 def _trace_id(raw: str) -> str:
-    if not _TRACE_ID.match(raw):
+    trace_id = parse_trace_id(raw)
+    if trace_id is None:
         raise NotFound("no such trace (trace ids are 32 hex characters)")
-    return raw.lower()
+    return trace_id
 
 
 class TraceListView(APIView):

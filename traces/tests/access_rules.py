@@ -1,6 +1,6 @@
-"""Access rows for the traces query API (see accounts/tests/access_table.py): every role may read."""
+"""Access rows for the traces query API (see testing/access_table.py): every role may read."""
 
-from accounts.tests.access_table import VIEWERS, Access
+from testing.access_table import VIEWERS, Access
 
 TRACE_ID = "0123456789abcdef0123456789abcdef"
 SPAN_ID = "0123456789abcdef"

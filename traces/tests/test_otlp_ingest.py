@@ -12,8 +12,8 @@ from google.protobuf import json_format
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from testing.factories import SpanSpec, agent_trace, export_request, new_span_id, new_trace_id
 from traces.models import Span, Trace
-from traces.tests.factories import SpanSpec, agent_trace, export_request, new_span_id, new_trace_id
 
 URL = "/otlp/v1/traces"
 

@@ -9,9 +9,9 @@ import requests
 from django.db import connection
 from google.rpc.status_pb2 import Status
 
+from testing.factories import agent_trace, export_request
+from testing.servers import database_url, free_port, gunicorn
 from traces.models import Span, Trace
-from traces.tests.factories import agent_trace, export_request
-from traces.tests.servers import database_url, free_port, gunicorn
 
 URL = "/otlp/v1/traces"
 

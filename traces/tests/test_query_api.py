@@ -5,8 +5,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from testing.factories import NOW_NS, SpanSpec, agent_trace, export_request, new_span_id, new_trace_id
 from traces.ingest import ingest_request
-from traces.tests.factories import NOW_NS, SpanSpec, agent_trace, export_request, new_span_id, new_trace_id
 
 
 def ingest(spans: list[SpanSpec], service: str = "agent-svc", environment: str = "test") -> str:

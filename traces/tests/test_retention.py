@@ -23,11 +23,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from testing.factories import SpanSpec, export_request, new_span_id, new_trace_id
+from testing.servers import database_url
 from traces import retention
 from traces.ingest import ingest_request
 from traces.models import Span, Trace
-from traces.tests.factories import SpanSpec, export_request, new_span_id, new_trace_id
-from traces.tests.servers import database_url
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 REDIS_TEST_URL = "redis://127.0.0.1:6379/5"
@@ -177,7 +177,7 @@ class TestCeleryConfiguration:
         interval = settings.RETENTION_INTERVAL_MINUTES * 60
         assert tasks == {
             "traces.tasks.expire_trace_metadata": interval,
-            "traces.tasks.expire_payloads": interval,
+            "payloads.tasks.expire_payloads": interval,
         }
         assert set(tasks) <= set(app.tasks)
         assert app.conf.beat_schedule_filename.startswith(str(settings.VAR_DIR))

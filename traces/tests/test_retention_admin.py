@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from testing.factories import SpanSpec, export_request, new_span_id, new_trace_id
 from traces.ingest import ingest_request
-from traces.tests.factories import SpanSpec, export_request, new_span_id, new_trace_id
 
 DAY_NS = 86_400 * 1_000_000_000
 
@@ -31,7 +31,7 @@ class TestRetentionAdminPage:
         assert "2 days (<code>RETENTION_PAYLOAD_DAYS</code>)" in html
         assert "250 (<code>RETENTION_BATCH_SIZE</code>)" in html
         assert "<code>traces.tasks.expire_trace_metadata</code>" in html
-        assert "<code>traces.tasks.expire_payloads</code>" in html
+        assert "<code>payloads.tasks.expire_payloads</code>" in html
         assert "1 traces, 1 spans" in html
 
     def test_admin_index_links_to_it(self, client: Client, admin_user: User) -> None:

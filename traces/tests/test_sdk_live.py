@@ -10,7 +10,8 @@ from tracefoundry.demo.prompts import pick_question
 from tracefoundry.redaction import build_redactor
 
 from conftest import PASSWORD
-from payloads.redaction import RedactionMode, Redactor, configured_policy
+from payloads.contracts import RedactionMode
+from payloads.redaction import Redactor, configured_policy
 from traces.models import Span
 
 PROMPT = "Why does the deploy fail? key sk-proj-" + "Zx9" * 10 + ", mail ops@example.com, card 4242 4242 4242 4242"

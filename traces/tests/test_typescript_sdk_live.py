@@ -22,11 +22,12 @@ from django.contrib.auth.models import User
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from payloads.contracts import RedactionMode
 from payloads.models import SpanPayloadRef
 from payloads.policy import load_policy
-from payloads.redaction import RedactionMode, Redactor
+from payloads.redaction import Redactor
+from testing.servers import database_url, gunicorn
 from traces.models import Span, Trace
-from traces.tests.servers import database_url, gunicorn
 
 SDK_DIR = Path(settings.BASE_DIR) / "sdk" / "typescript"
 TOOL_SERVICE = Path(__file__).with_name("python_tool_service.py")

@@ -4,7 +4,6 @@ Exits with status 1 when a check fails, so scripts and CI can rely on it.
 """
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from bundles.archive import BundleRefused
 from bundles.contracts import ReplayReport
 from bundles.dry_replay import dry_replay_bundle, dry_replay_stored
+from payloads.contracts import parse_trace_id
 from traces.models import Trace
-
-_TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
 class Command(BaseCommand):
@@ -36,7 +34,7 @@ class Command(BaseCommand):
                     report = dry_replay_bundle(upload, path.stat().st_size, tolerance_ns)
                 except BundleRefused as exc:
                     raise CommandError(str(exc)) from exc
-        elif _TRACE_ID.match(subject):
+        elif parse_trace_id(subject):
             try:
                 report = dry_replay_stored(subject.lower(), tolerance_ns)
             except Trace.DoesNotExist as exc:

@@ -6,7 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bundles.exports import export_trace
-from bundles.format import REDACTION_MODES
+from bundles.format import export_options_problem
+from payloads.contracts import RedactionMode
 from traces.models import Trace
 
 
@@ -17,12 +18,15 @@ class Command(BaseCommand):
         parser.add_argument("trace_id", help="32 hex characters")
         parser.add_argument("-o", "--output", help="where to write the zip (default: trace-<id>-<mode>.tfbundle.zip)")
         parser.add_argument("--payloads", action="store_true", help="include payload contents (not with strict)")
-        parser.add_argument("--redaction", choices=REDACTION_MODES, default="strict", help="default: strict")
+        parser.add_argument(
+            "--redaction", choices=RedactionMode.values, default=RedactionMode.STRICT.value, help="default: strict"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         trace_id = str(options["trace_id"]).lower()
-        if options["payloads"] and options["redaction"] == "strict":
-            raise CommandError("strict exports carry no payloads: use --redaction standard (or off) with --payloads")
+        problem = export_options_problem(options["payloads"], options["redaction"])
+        if problem:
+            raise CommandError(problem)
         try:
             bundle = export_trace(trace_id, include_payloads=options["payloads"], redaction=options["redaction"])
         except Trace.DoesNotExist as exc:

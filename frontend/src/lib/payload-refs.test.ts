@@ -40,7 +40,7 @@ describe("the payload-ref convention (golden fixtures shared with the server)", 
     expect(refKey("tool_result_2")).toBe("tracefoundry.payload.tool_result_2_ref");
     expect(sizeKey("tool_result_2")).toBe("tracefoundry.payload.tool_result_2_size");
     expect(refsOfSpan({ [refKey("tool_result_2")]: `sha256:${sha}`, [sizeKey("tool_result_2")]: 9 })).toEqual([
-      { role: "tool_result_2", hash: `sha256:${sha}`, size: 9 },
+      { role: "tool_result_2", hash: sha, size: 9 },
     ]);
   });
 });

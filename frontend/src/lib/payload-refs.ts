@@ -9,10 +9,11 @@ import type { Attributes, PayloadRef } from "./api-types";
 
 const KEY_PREFIX = "tracefoundry.payload.";
 const REF_KEY = /^tracefoundry\.payload\.([a-z0-9_]{1,48})_ref$/;
+const REF_PREFIX = "sha256:";
 const REF_VALUE = /^sha256:[0-9a-f]{64}$/;
 const SIZE_TEXT = /^[0-9]+$/;
 
-/** One ref named on a span: its role, `sha256:<hex>` and the size the span states (null when it states none). */
+/** One ref named on a span: its role, the hex digest and the size the span states (null when it states none). */
 export interface SpanRef {
   role: string;
   hash: string;
@@ -31,14 +32,16 @@ export function isPayloadRef(value: unknown): value is string {
   return typeof value === "string" && REF_VALUE.test(value);
 }
 
-/** The refs a span's attributes name, sorted by role (code point order, as the server sorts). */
+/** The refs a span's attributes name, in the order of its attributes (as the server lists them). */
 export function refsOfSpan(attributes: Attributes | null | undefined): SpanRef[] {
   const refs: SpanRef[] = [];
   for (const [key, value] of Object.entries(attributes ?? {})) {
     const role = REF_KEY.exec(key)?.[1];
-    if (role && isPayloadRef(value)) refs.push({ role, hash: value, size: sizeOf(attributes?.[sizeKey(role)]) });
+    if (role && isPayloadRef(value)) {
+      refs.push({ role, hash: value.slice(REF_PREFIX.length), size: sizeOf(attributes?.[sizeKey(role)]) });
+    }
   }
-  return refs.sort((a, b) => (a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
+  return refs;
 }
 
 function sizeOf(value: unknown): number | null {
@@ -59,15 +62,15 @@ export function payloadRefsOf(
   const fromApi = detailed ?? listed ?? [];
   const known = new Set(fromApi.map((ref) => `${ref.role} ${ref.ref}`));
   const unlisted = refsOfSpan(attributes)
-    .filter((ref) => !known.has(`${ref.role} ${ref.hash}`))
+    .filter((ref) => !known.has(`${ref.role} ${REF_PREFIX}${ref.hash}`))
     .map(
       (ref): PayloadRef => ({
-        ref: ref.hash,
+        ref: `${REF_PREFIX}${ref.hash}`,
         role: ref.role,
         attribute: refKey(ref.role),
         size_bytes: ref.size,
         content_type: null,
-        sha256: ref.hash.slice("sha256:".length),
+        sha256: ref.hash,
         status: "missing",
       }),
     );

@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from payloads import retention as payload_retention
 from traces import retention
 
 
@@ -29,7 +30,7 @@ class Command(BaseCommand):
             f" {verb} {metadata.traces_deleted} traces, {metadata.spans_deleted} spans"
         )
         # After metadata: blobs whose last spans were just deleted are swept in the same run.
-        payloads = retention.expire_payloads(dry_run=dry_run)
+        payloads = payload_retention.expire_payloads(dry_run=dry_run)
         self.stdout.write(
             f"payloads older than {settings.RETENTION_PAYLOAD_DAYS:g} days"
             f" (before {payloads.cutoff:%Y-%m-%d %H:%M} UTC):"

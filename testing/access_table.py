@@ -4,7 +4,7 @@
 HTTP method of it) that has no row here, for a row whose route no longer exists, and for every persona whose
 answer differs from its row. Each app keeps its rows in `<app>/tests/access_rules.py`:
 
-    from accounts.tests.access_table import ENGINEERS, Access
+    from testing.access_table import ENGINEERS, Access
 
     ACCESS_RULES = {
         "payload-detail": (Access("GET", kwargs={"ref": "sha256:" + "0" * 64}, allowed=ENGINEERS),),

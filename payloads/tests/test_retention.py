@@ -17,13 +17,13 @@ from django.test import Client
 from django.utils import timezone
 
 from conftest import PASSWORD
+from payloads import retention
 from payloads.ingest import store_payload
 from payloads.models import PayloadBlob, SpanPayloadRef
 from payloads.storage import storage_key
-from traces import retention
+from testing.factories import SpanSpec, export_request, new_span_id, new_trace_id
 from traces.ingest import ingest_request
 from traces.models import Span, Trace
-from traces.tests.factories import SpanSpec, export_request, new_span_id, new_trace_id
 
 DAY_NS = 86_400 * 1_000_000_000
 StoredKeys = Callable[[], set[str]]

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:

@@ -1,0 +1,2 @@
+"""Helpers shared by the tests of every app: OTLP request builders (`factories`), the project under gunicorn
+(`servers`), the persona access table (`access_table`) and Chromium for browser tests (`chromium`)."""

@@ -1,0 +1,57 @@
+"""Exact query counts of the read endpoints the explorer calls most: the trace list, the trace detail and the
+span tree. Two of every count are the signed-in user's session and user rows; one is the role check."""
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from testing.factories import SpanSpec, agent_trace, export_request, new_span_id
+from traces.ingest import ingest_request
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(client: Client, viewer: User) -> Client:
+    client.force_login(viewer)
+    return client
+
+
+def _stored_trace(extra_steps: int = 0) -> str:
+    spans = agent_trace()
+    spans += [SpanSpec(spans[0].trace_id, new_span_id(), f"step {i}", spans[0].span_id) for i in range(extra_steps)]
+    spans[1].attributes["gen_ai.input.messages"] = '[{"role": "user", "content": "plan a trip"}]'
+    ingest_request(export_request(spans))
+    return spans[0].trace_id
+
+
+@pytest.mark.parametrize("traces", [1, 20])
+def test_trace_list(api: Client, django_assert_num_queries: Any, traces: int) -> None:
+    for _ in range(traces):
+        _stored_trace()
+
+    # session, user, permissions, the page of traces
+    with django_assert_num_queries(4):
+        assert api.get("/api/traces", {"limit": "100"}).status_code == 200
+
+
+@pytest.mark.parametrize("extra_steps", [0, 40])
+def test_trace_detail(api: Client, django_assert_num_queries: Any, extra_steps: int) -> None:
+    trace_id = _stored_trace(extra_steps)
+
+    # session, user, permissions, trace, root span, services, models
+    with django_assert_num_queries(7):
+        assert api.get(f"/api/traces/{trace_id}").status_code == 200
+
+
+@pytest.mark.parametrize("extra_steps", [0, 40])
+def test_span_tree_reads_the_trace_row_once(api: Client, django_assert_num_queries: Any, extra_steps: int) -> None:
+    trace_id = _stored_trace(extra_steps)
+
+    # session, user, permissions, trace, spans, payload refs of the trace
+    with django_assert_num_queries(6) as captured:
+        assert api.get(f"/api/traces/{trace_id}/spans").status_code == 200
+
+    assert len([q for q in captured.captured_queries if 'FROM "traces"' in q["sql"]]) == 1
