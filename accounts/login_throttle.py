@@ -7,7 +7,7 @@ address is locked for `LOGIN_COOLDOWN_SECONDS`: every attempt raises `LoginThrot
 `Retry-After`), even with the right password, and is not checked at all. A success clears the username's
 count, never the address's (a valid account must not reset an attacker's address).
 
-State lives in Django's default cache (Redis with REDIS_URL, else a file cache shared by the gunicorn workers
+State lives in Django's default cache (Redis with REDIS_URL, else a file cache shared by the web server's workers
 of one host); usernames and addresses are hashed into the keys. Failures are logged with username, address and
 way in, never the password.
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Entry point of the TraceFoundry image: one image, one role per container.
-#   web      migrate, make sure an admin login and an ingest key exist, then serve with gunicorn on :8000
+#   web      migrate, make sure an admin login and an ingest key exist, then serve on :8000 (Granian, tracefoundry_site/serve.py)
 #   worker   Celery worker (retention and other background work)
 #   beat     Celery beat (the schedule is CELERY_BEAT_SCHEDULE in settings; its state file under VAR_DIR)
 #   manage   python manage.py <args>, e.g. `manage create_ingest_key collector`
@@ -14,11 +14,11 @@ case "$role" in
   web)
     python manage.py migrate --no-input
     python manage.py bootstrap
-    exec gunicorn tracefoundry_site.wsgi:application \
-      --bind "0.0.0.0:${PORT:-8000}" \
+    exec python -m tracefoundry_site.serve \
+      --host 0.0.0.0 \
+      --port "${PORT:-8000}" \
       --workers "${WEB_WORKERS:-2}" \
-      --timeout 60 \
-      --access-logfile -
+      --access-log
     ;;
   worker)
     exec celery -A tracefoundry_site worker \

@@ -1,8 +1,8 @@
-"""`make bench`: ingest and query benchmark against the server run as in production (gunicorn on Postgres).
+"""`make bench`: ingest and query benchmark against the server run as in production (Granian, on Postgres).
 
 Seeds realistic agent traces, posts them as OTLP protobuf (gzip, 512 spans a request) from concurrent posters,
 and prints spans/s stored end to end (a 200 from /otlp means committed, and the count is checked in the
-database afterwards), the server's peak memory (sum of gunicorn processes' peak RSS), the host's busy, idle and
+database afterwards), the server's peak memory (sum of the web server processes' peak RSS), the host's busy, idle and
 stolen CPU during ingest, then p50/p95 of `/api/traces` with and without filters and of `/api/traces/{id}/spans`
 at the stored span count. `make bench` runs the two invocations below.
 
@@ -196,7 +196,7 @@ def request_bodies(total_spans: int, seed: int, payload_bytes: int) -> list[byte
 
 
 def peak_rss_mib(root_pid: int) -> float:
-    """Sum of peak resident memory (VmHWM) of the gunicorn master and its workers."""
+    """Sum of peak resident memory (VmHWM) of the web server's main process and its workers."""
     total_kib = 0
     for pid in [root_pid, *child_pids(root_pid)]:
         try:
@@ -249,7 +249,7 @@ def main() -> None:
     )
     parser.add_argument("--spans", type=int, default=1_000_000, help="spans to ingest (default 1,000,000)")
     parser.add_argument("--posters", type=int, default=4, help="concurrent posting clients")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (as `make run`)")
+    parser.add_argument("--workers", type=int, default=3, help="web server workers (as `make run`)")
     parser.add_argument("--payload-bytes", type=int, default=0, help="prompt and completion size per LLM span")
     parser.add_argument("--queries", type=int, default=40, help="requests per query benchmark")
     parser.add_argument("--seed", type=int, default=7)
@@ -300,14 +300,11 @@ def main() -> None:
         [
             sys.executable,
             "-m",
-            "gunicorn",
-            "tracefoundry_site.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
+            "tracefoundry_site.serve",
+            "--port",
+            str(port),
             "--workers",
             str(args.workers),
-            "--timeout",
-            "120",
             "--log-level",
             "warning",
         ],
@@ -340,9 +337,9 @@ def main() -> None:
         failures = len([s for s in statuses if s != 200])
         print(
             f"\ningest: {stored:,} spans stored in {elapsed:.1f} s = {stored / elapsed:,.0f} spans/s "
-            f"({args.posters} posters, {args.workers} gunicorn workers, {failures} failed requests)"
+            f"({args.posters} posters, {args.workers} web workers, {failures} failed requests)"
         )
-        print(f"server peak memory: {peak_rss_mib(server.pid):,.0f} MiB (sum of gunicorn processes' peak RSS)")
+        print(f"server peak memory: {peak_rss_mib(server.pid):,.0f} MiB (sum of the web server processes' peak RSS)")
         if cpu_before and cpu_after:
             print(f"host CPU during ingest: {cpu_share(cpu_before, cpu_after)}")
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: the Celery worker (with beat embedded, -B) in the background beside gunicorn in the foreground.
-# Ctrl-C (INT) or TERM stops gunicorn and the worker, and this script waits for both to exit.
+# `make run`: the Celery worker (with beat embedded, -B) in the background beside the web server (Granian,
+# tracefoundry_site/serve.py) in the foreground.
+# Ctrl-C (INT) or TERM stops the web server and the worker, and this script waits for both to exit.
 # Without REDIS_URL the worker uses the embedded filesystem broker under VAR_DIR: no server needed.
 # Usage: scripts/run_all.sh HOST PORT WEB_WORKERS   (run from the repository root, venv in .venv)
 set -euo pipefail
@@ -13,8 +14,7 @@ venv=".venv/bin"
 
 "$venv/celery" -A tracefoundry_site worker --beat --loglevel INFO --concurrency 1 &
 worker_pid=$!
-"$venv/gunicorn" tracefoundry_site.wsgi:application --bind "$host:$port" --workers "$web_workers" \
-  --access-logfile - --timeout 60 &
+"$venv/python" -m tracefoundry_site.serve --host "$host" --port "$port" --workers "$web_workers" --access-log &
 web_pid=$!
 
 stop() {

@@ -1,4 +1,5 @@
-"""Run the project under gunicorn, as production does, against the test database."""
+"""Run the project under its web server (Granian, `python -m tracefoundry_site.serve`), as production does,
+against the test database."""
 
 import os
 import socket
@@ -32,7 +33,7 @@ def database_url(settings_dict: dict[str, Any]) -> str:
 
 
 @contextmanager
-def gunicorn(db_url: str, workers: int = 2, extra_env: dict[str, str] | None = None, threads: int = 1) -> Iterator[str]:
+def web_server(db_url: str, workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Serve on a free loopback port; yield the base URL; stop the server on exit."""
     port = free_port()
     env = {
@@ -45,16 +46,11 @@ def gunicorn(db_url: str, workers: int = 2, extra_env: dict[str, str] | None = N
     command = [
         sys.executable,
         "-m",
-        "gunicorn",
-        "tracefoundry_site.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
+        "tracefoundry_site.serve",
+        "--port",
+        str(port),
         "--workers",
         str(workers),
-        "--threads",
-        str(threads),
-        "--timeout",
-        "60",
         "--log-level",
         "warning",
     ]
@@ -65,7 +61,7 @@ def gunicorn(db_url: str, workers: int = 2, extra_env: dict[str, str] | None = N
         yield base_url
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        process.wait(timeout=30)
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:

@@ -29,9 +29,9 @@ def read_body(request: HttpRequest, limit: int) -> bytes:
             raise BodyTooLarge(f"request body of {length} bytes is over the limit of {limit} bytes")
         stream = request  # type: ignore[assignment]  # HttpRequest is file-like over its bounded stream
     else:
-        # Without Content-Length Django's request stream is empty; the server (gunicorn) has de-chunked
-        # the WSGI input and ends it at the last chunk.
-        stream = request.META["wsgi.input"]
+        # A chunked body: under ASGI (the web server) the request stream is the whole de-chunked body; under
+        # WSGI (runserver, test live servers) Django's stream is empty and the server's input ends at the last chunk.
+        stream = request.META.get("wsgi.input", request)
     return read_bounded(stream, limit, "request body")
 
 

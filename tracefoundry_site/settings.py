@@ -86,8 +86,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that servers the tests start in other processes share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # The web server runs each request's view in a thread of its own (Django under ASGI), so connections are
+    # borrowed from a pool per process (psycopg_pool) for the request's length, rather than kept per thread.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT_SECONDS", default=5),
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -121,7 +128,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-# gunicorn serves the admin's and login pages' static files through WhiteNoise; with finders on, no
+# The web server serves the admin's and login pages' static files through WhiteNoise; with finders on, no
 # collectstatic step is needed (the Docker image still runs it, so files are served from STATIC_ROOT there).
 WHITENOISE_USE_FINDERS = True
 
@@ -154,6 +161,20 @@ OTLP_MAX_BODY_BYTES = env.int("OTLP_MAX_BODY_BYTES", default=20 * 1024 * 1024)
 OTLP_MAX_DECOMPRESSED_BYTES = env.int("OTLP_MAX_DECOMPRESSED_BYTES", default=64 * 1024 * 1024)
 OTLP_RETRY_AFTER_SECONDS = env.int("OTLP_RETRY_AFTER_SECONDS", default=5)
 
+# Work one OTLP request may ask for, refused with 413 before anything is decoded into spans or written: the
+# worst request within both limits finishes in a few seconds (README, Benchmark).
+OTLP_MAX_SPANS_PER_REQUEST = env.int("OTLP_MAX_SPANS_PER_REQUEST", default=10_000)
+OTLP_MAX_TRACES_PER_REQUEST = env.int("OTLP_MAX_TRACES_PER_REQUEST", default=10_000)
+
+# The web server (Granian, started by tracefoundry_site/serve.py): a client must send its request headers within
+# WEB_HEADER_TIMEOUT_SECONDS and its whole body within WEB_BODY_TIMEOUT_SECONDS of the request's start (totals,
+# however the bytes are dribbled), else its connection is closed (408 for a late body). No body may exceed
+# WEB_MAX_BODY_BYTES; each endpoint has its own smaller limit too. A worker whose memory stays above
+# WEB_WORKER_MAX_RSS_MIB is replaced once its requests are done (0: never).
+WEB_HEADER_TIMEOUT_SECONDS = env.float("WEB_HEADER_TIMEOUT_SECONDS", default=10)
+WEB_BODY_TIMEOUT_SECONDS = env.float("WEB_BODY_TIMEOUT_SECONDS", default=60)
+WEB_WORKER_MAX_RSS_MIB = env.int("WEB_WORKER_MAX_RSS_MIB", default=512)
+
 MODEL_PRICES_FILE = Path(env.str("MODEL_PRICES_FILE", default=str(BASE_DIR / "deploy" / "model-prices.yaml")))
 
 # The explorer's static export (`make frontend` builds it), served at `/` by tracefoundry_site/explorer.py.
@@ -173,7 +194,7 @@ RETENTION_INTERVAL_MINUTES = env.float("RETENTION_INTERVAL_MINUTES", default=60)
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 # Django's cache holds login-throttle counters, which every web worker must see: Redis with REDIS_URL, else
-# files under VAR_DIR/cache (shared by the gunicorn workers of one host; use Redis with several hosts).
+# files under VAR_DIR/cache (shared by the web server's workers of one host; use Redis with several hosts).
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -235,6 +256,9 @@ PAYLOAD_STORAGE = env.str("PAYLOAD_STORAGE", default="filesystem")
 PAYLOAD_DIR = Path(env.str("PAYLOAD_DIR", default=str(VAR_DIR / "payloads")))
 PAYLOAD_MAX_BYTES = env.int("PAYLOAD_MAX_BYTES", default=16 * 1024 * 1024)
 PAYLOAD_INLINE_MAX_BYTES = env.int("PAYLOAD_INLINE_MAX_BYTES", default=16 * 1024)
+# The largest body any endpoint accepts (bundle upload, payload, OTLP; plus room for a multipart form's framing),
+# enforced while the web server reads it.
+WEB_MAX_BODY_BYTES = max(BUNDLE_MAX_UPLOAD_BYTES, PAYLOAD_MAX_BYTES, OTLP_MAX_BODY_BYTES) + 1024 * 1024
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
 AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point, for `manage.py runserver` and the tests' live servers (production serves asgi.py)."""
 
 import os
 

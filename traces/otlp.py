@@ -13,6 +13,7 @@ import base64
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf import json_format
@@ -32,22 +33,63 @@ class OtlpDecodeError(ValueError):
     """The body is not an OTLP ExportTraceServiceRequest in the declared encoding."""
 
 
-def decode_protobuf(body: bytes) -> ExportTraceServiceRequest:
+class RequestOverLimit(ValueError):
+    """The request holds more spans or distinct traces than one request may (its message names the limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLimits:
+    """Work one request may ask for, checked once the body is parsed and before any span is built from it."""
+
+    max_spans: int
+    max_traces: int
+
+    def check_span_count(self, count: int) -> None:
+        if count > self.max_spans:
+            raise RequestOverLimit(
+                f"request holds {count} spans, over the limit of {self.max_spans} spans per request "
+                "(OTLP_MAX_SPANS_PER_REQUEST): send smaller batches"
+            )
+
+    def check_trace_count(self, trace_ids: Iterator[object]) -> None:
+        seen: set[object] = set()
+        for trace_id in trace_ids:
+            seen.add(trace_id)
+            if len(seen) > self.max_traces:
+                raise RequestOverLimit(
+                    f"request holds spans of more than {self.max_traces} distinct traces, the limit per request "
+                    "(OTLP_MAX_TRACES_PER_REQUEST): send smaller batches"
+                )
+
+
+def decode_protobuf(body: bytes, limits: RequestLimits | None = None) -> ExportTraceServiceRequest:
+    """The parsed request; with `limits`, RequestOverLimit if it asks for too much (the parsed message is compact
+    C memory, bounded by the body's size; the Python values of its spans are built later, by `iter_spans`)."""
     request = ExportTraceServiceRequest()
     try:
         request.ParseFromString(body)
     except (DecodeError, ValueError) as exc:
         raise OtlpDecodeError(f"body is not a valid protobuf ExportTraceServiceRequest: {exc}") from exc
+    if limits is not None:
+        scopes = [
+            scope_spans for resource_spans in request.resource_spans for scope_spans in resource_spans.scope_spans
+        ]
+        limits.check_span_count(sum(len(scope_spans.spans) for scope_spans in scopes))
+        limits.check_trace_count(span.trace_id for scope_spans in scopes for span in scope_spans.spans)
     return request
 
 
-def decode_json(body: bytes) -> ExportTraceServiceRequest:
+def decode_json(body: bytes, limits: RequestLimits | None = None) -> ExportTraceServiceRequest:
+    """As `decode_protobuf`; the limits are checked on the JSON document, before its protobuf message is built."""
     try:
         document = json.loads(body) if body.strip() else {}
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise OtlpDecodeError(f"body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise OtlpDecodeError("body must be a JSON object with resourceSpans")
+    if limits is not None:
+        limits.check_span_count(sum(1 for _ in _json_spans(document)))
+        limits.check_trace_count(span.get("traceId", span.get("trace_id")) for span in _json_spans(document))
     for span in _json_spans(document):
         _hex_ids_to_base64(span, ("traceId", "trace_id", "spanId", "span_id", "parentSpanId", "parent_span_id"))
         for link in span.get("links") or []:

@@ -42,8 +42,10 @@ def receive_traces(request: HttpRequest) -> HttpResponse:
         body = otlp_transport.decompress(
             raw, request.headers.get("Content-Encoding", ""), settings.OTLP_MAX_DECOMPRESSED_BYTES
         )
-        decoded = otlp.decode_json(body) if encoding == otlp_transport.JSON else otlp.decode_protobuf(body)
-    except bounded_body.BodyTooLarge as exc:
+        limits = otlp.RequestLimits(settings.OTLP_MAX_SPANS_PER_REQUEST, settings.OTLP_MAX_TRACES_PER_REQUEST)
+        decode = otlp.decode_json if encoding == otlp_transport.JSON else otlp.decode_protobuf
+        decoded = decode(body, limits)
+    except (bounded_body.BodyTooLarge, otlp.RequestOverLimit) as exc:
         return otlp_transport.error_response(413, str(exc), encoding)
     except otlp_transport.UnsupportedEncoding as exc:
         return otlp_transport.error_response(415, str(exc), encoding)

@@ -213,6 +213,19 @@ class TestScripts:
         subprocess.run(["bash", "-n", str(path)], check=True)
         assert path.stat().st_mode & 0o111
 
+    def test_make_run_and_the_image_serve_with_the_slow_client_proof_server(self, compose: dict[str, Any]) -> None:
+        # One way to serve everywhere: tracefoundry_site/serve.py (Granian, header and body deadlines).
+        assert '"$venv/python" -m tracefoundry_site.serve --host "$host"' in (ROOT / "scripts/run_all.sh").read_text()
+        assert (
+            "exec python -m tracefoundry_site.serve \\\n      --host 0.0.0.0" in (DEPLOY / "entrypoint.sh").read_text()
+        )
+        web_env = compose["services"]["web"]["environment"]
+        timeouts = {name: web_env[name] for name in ("WEB_HEADER_TIMEOUT_SECONDS", "WEB_BODY_TIMEOUT_SECONDS")}
+        assert timeouts == {
+            "WEB_HEADER_TIMEOUT_SECONDS": "${WEB_HEADER_TIMEOUT_SECONDS:-10}",
+            "WEB_BODY_TIMEOUT_SECONDS": "${WEB_BODY_TIMEOUT_SECONDS:-60}",
+        }
+
     def test_dockerfile_builds_the_explorer_with_pnpm_and_copies_its_export(self) -> None:
         dockerfile = (DEPLOY / "Dockerfile").read_text()
         assert re.search(r"^FROM node:\S+ AS explorer$", dockerfile, re.MULTILINE)

@@ -1,4 +1,4 @@
-"""`make run`'s process script: gunicorn, the Celery worker and beat start together (embedded broker, no
+"""`make run`'s process script: the web server, the Celery worker and beat start together (embedded broker, no
 server), and Ctrl-C (SIGINT to the foreground process group) stops every one of them."""
 
 import os
@@ -41,7 +41,7 @@ def wait_until(condition: Callable[[], bool], seconds: float, log: Path) -> None
 def answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=5).status_code == 200
-    except requests.RequestException:  # refused, or accepted while gunicorn's worker still boots
+    except requests.RequestException:  # refused, or accepted while the web server's worker still boots
         return False
 
 
@@ -77,7 +77,7 @@ def test_starts_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path: Path) ->
             if script.poll() is None:
                 os.killpg(script.pid, signal.SIGKILL)
 
-    assert len(started) >= 3  # gunicorn master and worker, celery worker (beat runs inside it)
+    assert len(started) >= 3  # web server main process and worker, celery worker (beat runs inside it)
     assert status != 0
     wait_until(lambda: not any(alive(pid) for pid in started), 30, log)
     assert not answers(f"http://127.0.0.1:{port}/accounts/login/")

@@ -1,11 +1,12 @@
 """The TypeScript SDK (`sdk/typescript`) against a live TraceFoundry, and its redaction against the server's.
 
 The OpenTelemetry JS exporter streams its request body (chunked transfer encoding), which Django's test
-server (wsgiref) cannot read, so the server here is gunicorn, started on a free port of 127.0.0.1 with the
-test database (a file for SQLite, the `test_*` database for Postgres; transactional tests, so what the
-fixtures write is committed and visible to it). A Python tool service (OpenTelemetry Python SDK, W3C
-propagation) answers the TypeScript agent's tool call. The node live test checks the trace through the API;
-this module then checks the rows it left. Needs `npm ci` in sdk/typescript (done by `make test`).
+server (wsgiref) cannot read, so the server here is the production one (Granian, tracefoundry_site/serve.py),
+started on a free port of 127.0.0.1 with the test database (a file for SQLite, the `test_*` database for
+Postgres; transactional tests, so what the fixtures write is committed and visible to it). A Python tool
+service (OpenTelemetry Python SDK, W3C propagation) answers the TypeScript agent's tool call. The node live
+test checks the trace through the API; this module then checks the rows it left. Needs `npm ci` in
+sdk/typescript (done by `make test`).
 """
 
 import json
@@ -26,14 +27,14 @@ from payloads.contracts import RedactionMode
 from payloads.models import SpanPayloadRef
 from payloads.policy import load_policy
 from payloads.redaction import Redactor
-from testing.servers import database_url, gunicorn
+from testing.servers import database_url, web_server
 from traces.models import Span, Trace
 
 SDK_DIR = Path(settings.BASE_DIR) / "sdk" / "typescript"
 TOOL_SERVICE = Path(__file__).with_name("python_tool_service.py")
 NODE_TIMEOUT_S = 240
 
-# Committed writes, so the gunicorn process sees the fixtures' rows. The flush that ends each test emits
+# Committed writes, so the server process sees the fixtures' rows. The flush that ends each test emits
 # post_migrate, which recreates the role groups for the tests after it.
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,7 +56,7 @@ def server_url(transactional_db: None, tmp_path: Path) -> Iterator[str]:
         "PAYLOAD_DIR": str(tmp_path / "payloads"),
         "VAR_DIR": str(tmp_path / "var"),
     }
-    with gunicorn(database_url(connection.settings_dict), extra_env=env, threads=4) as url:
+    with web_server(database_url(connection.settings_dict), extra_env=env) as url:
         yield url
 
 
@@ -80,7 +81,7 @@ def test_typescript_agent_trace_crosses_into_python_and_is_stored(
         **os.environ,
         "TRACEFOUNDRY_URL": server_url,
         "TRACEFOUNDRY_INGEST_KEY": ingest_key,
-        # A DRF token: the tests' fast password hasher is unknown to the gunicorn process.
+        # A DRF token: the tests' fast password hasher is unknown to the server process.
         "TRACEFOUNDRY_API_TOKEN": Token.objects.create(user=engineer).key,
         "PYTHON_TOOL_SERVICE_URL": tool_service_url,
         "TRACEFOUNDRY_LIVE_RESULT": str(result_file),

@@ -1,4 +1,4 @@
-"""Ingest through gunicorn, as deployed: chunked bodies, and a database that is down or busy."""
+"""Ingest through the web server, as deployed: chunked bodies, and a database that is down or busy."""
 
 import socket
 import threading
@@ -10,7 +10,7 @@ from django.db import connection
 from google.rpc.status_pb2 import Status
 
 from testing.factories import agent_trace, export_request
-from testing.servers import database_url, free_port, gunicorn
+from testing.servers import database_url, free_port, web_server
 from traces.models import Span, Trace
 
 URL = "/otlp/v1/traces"
@@ -18,7 +18,7 @@ URL = "/otlp/v1/traces"
 
 @pytest.fixture
 def server(transactional_db: None) -> Iterator[str]:
-    with gunicorn(database_url(connection.settings_dict)) as base_url:
+    with web_server(database_url(connection.settings_dict)) as base_url:
         yield base_url
 
 
@@ -45,7 +45,7 @@ def test_chunked_body_without_content_length_is_read_whole(server: str, otlp_hea
 
 def test_chunked_body_over_the_limit_is_413(transactional_db: None, otlp_headers) -> None:
     body = export_request(agent_trace() * 10).SerializeToString()
-    with gunicorn(database_url(connection.settings_dict), extra_env={"OTLP_MAX_BODY_BYTES": "1000"}) as base_url:
+    with web_server(database_url(connection.settings_dict), extra_env={"OTLP_MAX_BODY_BYTES": "1000"}) as base_url:
         response = chunked_post(base_url, body, otlp_headers())
     assert response.status_code == 413
     assert Span.objects.count() == 0
@@ -55,7 +55,7 @@ def test_database_down_is_503_with_retry_after(transactional_db: None, otlp_head
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))  # bound but never listening: connections are refused
         port = closed.getsockname()[1]
-        with gunicorn(f"postgres://postgres@127.0.0.1:{port}/nowhere") as base_url:
+        with web_server(f"postgres://postgres@127.0.0.1:{port}/nowhere") as base_url:
             response = requests.post(
                 base_url + URL,
                 data=export_request(agent_trace()).SerializeToString(),
@@ -97,7 +97,7 @@ def test_database_busy_mid_batch_writes_nothing_and_the_retry_succeeds(transacti
     holder.start()
     try:
         locked.wait(10)
-        with gunicorn(db_url) as base_url:
+        with web_server(db_url) as base_url:
             refused = requests.post(base_url + URL, data=body, headers=otlp_headers(), timeout=30)
             release.set()
             holder.join(10)

@@ -1,0 +1,25 @@
+"""ASGI entry point, served by Granian (tracefoundry_site/serve.py): Django behind the request-body bounds, giving
+memory back after large requests.
+
+Every URL's view module is imported here, as each worker starts, so that a worker's first request is not
+the one to pay for importing the API, ingest and their dependencies (about a second on the first request).
+"""
+
+import os
+
+from django.conf import settings
+from django.core.asgi import get_asgi_application
+from django.urls import get_resolver
+
+from tracefoundry_site.memory_release import ReleaseMemoryAfterLargeRequests
+from tracefoundry_site.request_body import BoundedRequestBody
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracefoundry_site.settings")
+
+django_application = get_asgi_application()
+get_resolver().url_patterns  # noqa: B018 (imports the URL conf and every view module)
+application = BoundedRequestBody(
+    ReleaseMemoryAfterLargeRequests(django_application, min_body_bytes=256 * 1024),
+    timeout_seconds=settings.WEB_BODY_TIMEOUT_SECONDS,
+    max_bytes=settings.WEB_MAX_BODY_BYTES,
+)
