@@ -164,7 +164,7 @@ OTLP_RETRY_AFTER_SECONDS = env.int("OTLP_RETRY_AFTER_SECONDS", default=5)
 # Work one OTLP request may ask for, refused with 413 before anything is decoded into spans or written: the
 # worst request within both limits finishes in a few seconds (README, Benchmark).
 OTLP_MAX_SPANS_PER_REQUEST = env.int("OTLP_MAX_SPANS_PER_REQUEST", default=10_000)
-OTLP_MAX_TRACES_PER_REQUEST = env.int("OTLP_MAX_TRACES_PER_REQUEST", default=10_000)
+OTLP_MAX_TRACES_PER_REQUEST = env.int("OTLP_MAX_TRACES_PER_REQUEST", default=5_000)
 
 # The web server (Granian, started by tracefoundry_site/serve.py): a client must send its request headers within
 # WEB_HEADER_TIMEOUT_SECONDS and its whole body within WEB_BODY_TIMEOUT_SECONDS of the request's start (totals,
