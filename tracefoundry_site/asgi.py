@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.asgi import get_asgi_application
 from django.urls import get_resolver
 
+from tracefoundry_site.asgi_body import BoundedRequestBody
 from tracefoundry_site.memory_release import ReleaseMemoryAfterLargeRequests
-from tracefoundry_site.request_body import BoundedRequestBody
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracefoundry_site.settings")
 

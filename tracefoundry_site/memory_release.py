@@ -15,7 +15,7 @@ import ctypes
 import ctypes.util
 from collections.abc import Callable
 
-from tracefoundry_site.request_body import AsgiApp, Message, Receive, Scope, Send
+from tracefoundry_site.asgi_body import AsgiApp, Message, Receive, Scope, Send
 
 
 def _malloc_trim() -> Callable[[], None] | None:

@@ -3,7 +3,7 @@
 Why Granian (README "Web server: slow clients and bounded requests"): its connections live in a Rust (tokio/hyper)
 event loop, so a slow or idle client costs a socket and a little memory, never a worker; hyper closes a connection
 whose request headers are not complete within a total deadline (`WEB_HEADER_TIMEOUT_SECONDS`), and the ASGI
-wrapper of tracefoundry_site/request_body.py bounds the body's total time and size before Django runs the view.
+wrapper of tracefoundry_site/asgi_body.py bounds the body's total time and size before Django runs the view.
 Gunicorn's sync workers are held by one slow socket each (measured: 200 dribbling sockets, and a plain page did not
 answer in 10 s); its gevent workers and uvicorn have no header deadline; hypercorn's read timeout is per read, not
 a total; nginx in front would be a second server for `make run`. Ingest throughput measured the same as gunicorn's.

@@ -5,7 +5,8 @@ the event loop, while Django's ASGI handler spools it: the whole body must arriv
 `WEB_BODY_TIMEOUT_SECONDS` of the request's start (a total, so a client dribbling one byte a second is cut off
 as surely as one that stops), and hold at most `WEB_MAX_BODY_BYTES`. A request over either gets 408 or 413 and
 its connection is closed; no thread and no database connection is held meanwhile, because Django runs the view
-only once the body is complete. Endpoints keep their own, smaller limits (`OTLP_MAX_BODY_BYTES`...).
+only once the body is complete. Endpoints keep their own, smaller limits, read with `bounded_body.read_body`
+(`OTLP_MAX_BODY_BYTES`...).
 """
 
 import asyncio
