@@ -177,6 +177,15 @@ def _is_timeout(attributes: Attributes, events: list[dict[str, Any]], status_cod
     return status_code == _STATUS_ERROR and bool(_TIMEOUT_TEXT.search(status_message))
 
 
+def event_mark(event: dict[str, Any]) -> str:
+    """What the explorer marks an event as on its span's bar: "retry", "timeout", "exception" or ""."""
+    if _event_is(event, _RETRY_EVENT_NAMES, ".retry"):
+        return "retry"
+    if _event_is(event, _TIMEOUT_EVENT_NAMES, ".timeout"):
+        return "timeout"
+    return "exception" if event.get("name") == "exception" else ""
+
+
 def _event_is(event: dict[str, Any], names: set[str], suffix: str) -> bool:
     name = str(event.get("name", ""))
     return name in names or name.endswith(suffix)

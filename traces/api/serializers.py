@@ -4,6 +4,7 @@ from typing import Any, cast
 
 from rest_framework import serializers
 
+from traces.api.slowness_serializers import CriticalPathSerializer
 from traces.models import Span, StatusCode, Trace, TraceStatus
 from traces.queries import SORTS, SpanNode, TraceFilters
 from traces.timefmt import iso_from_unix_nano, ms_from_ns
@@ -263,6 +264,7 @@ class TraceDetailSerializer(serializers.Serializer):
     root_span = SpanItemSerializer(allow_null=True)
     services = ServiceBreakdownSerializer(many=True)
     models = ModelBreakdownSerializer(many=True)
+    critical_path = CriticalPathSerializer()
 
 
 class SpanListSerializer(serializers.Serializer):
