@@ -94,3 +94,15 @@ def payload_content(sha256: str) -> PayloadContent:
         redaction_mode=blob.redaction_mode,
         content=content.decode("utf-8", errors="replace"),
     )
+
+
+def payload_texts(sha256s: set[str], max_bytes: int) -> dict[str, str]:
+    """The verified contents of many blobs in one query, as text; blobs over `max_bytes`, unknown or whose bytes
+    are missing or corrupted are left out (callers say "unavailable" for them)."""
+    texts: dict[str, str] = {}
+    for blob in PayloadBlob.objects.filter(sha256__in=sha256s, size_bytes__lte=max_bytes):
+        try:
+            texts[blob.sha256] = storage.read_content(blob).decode("utf-8", errors="replace")
+        except storage.PayloadUnavailable:
+            continue
+    return texts

@@ -206,9 +206,7 @@ def _critical_segments(
         reached = min(kid_end, frame.cursor)
         untracked += _own(backwards, frame.span_id, reached, frame.cursor)
         frame.cursor = kid_start
-        frames.append(
-            _Frame(kid.span_id, kid_start, reached, _kids(children[kid.span_id], kid_start, kid_end))
-        )
+        frames.append(_Frame(kid.span_id, kid_start, reached, _kids(children[kid.span_id], kid_start, kid_end)))
     return _merged(reversed(backwards)), untracked
 
 

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from traces.api import views
+from traces.api import compare_views, views
 
 urlpatterns = [
     path("traces", views.TraceListView.as_view(), name="trace-list"),
+    path("traces/compare", compare_views.TraceCompareView.as_view(), name="trace-compare"),
     path("traces/<str:trace_id>", views.TraceDetailView.as_view(), name="trace-detail"),
     path("traces/<str:trace_id>/spans", views.TraceSpansView.as_view(), name="trace-spans"),
     path("spans/<str:span_id>", views.SpanDetailView.as_view(), name="span-detail"),

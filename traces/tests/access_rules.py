@@ -7,6 +7,7 @@ SPAN_ID = "0123456789abcdef"
 
 ACCESS_RULES = {
     "trace-list": (Access("GET", allowed=VIEWERS),),
+    "trace-compare": (Access("GET", data={"a": TRACE_ID, "b": TRACE_ID}, allowed=VIEWERS),),
     "trace-detail": (Access("GET", kwargs={"trace_id": TRACE_ID}, allowed=VIEWERS),),
     "trace-spans": (Access("GET", kwargs={"trace_id": TRACE_ID}, allowed=VIEWERS),),
     "span-detail": (Access("GET", kwargs={"span_id": SPAN_ID}, data={"trace_id": TRACE_ID}, allowed=VIEWERS),),

@@ -1,0 +1,79 @@
+"""`GET /api/traces/{id}` answers the critical path, every span's self time and what the path's time went to."""
+
+import pytest
+from django.test import Client
+
+from traces.ingest import ingest_request
+from traces.tests.factories import NOW_NS, SpanSpec, export_request, new_span_id, new_trace_id
+
+MS = 1_000_000
+
+
+@pytest.mark.django_db
+def test_trace_detail_names_the_critical_path_and_its_top_contributors(client: Client, viewer) -> None:
+    trace_id = new_trace_id()
+    root, plan, fast, slow, orphan = (new_span_id() for _ in range(5))
+    spans = [
+        SpanSpec(
+            trace_id,
+            root,
+            "invoke_agent a",
+            duration_ns=1000 * MS,
+            attributes={"gen_ai.operation.name": "invoke_agent"},
+        ),
+        SpanSpec(
+            trace_id,
+            plan,
+            "chat gpt-4o",
+            root,
+            NOW_NS,
+            400 * MS,
+            attributes={"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o"},
+            events=[("tracefoundry.retry", {"tracefoundry.retry.delay_s": 0.1})],
+        ),
+        SpanSpec(
+            trace_id,
+            fast,
+            "execute_tool calculator",
+            root,
+            NOW_NS + 400 * MS,
+            100 * MS,
+            attributes={"gen_ai.tool.name": "calculator", "gen_ai.operation.name": "execute_tool"},
+        ),
+        SpanSpec(
+            trace_id,
+            slow,
+            "execute_tool search",
+            root,
+            NOW_NS + 400 * MS,
+            500 * MS,
+            attributes={"gen_ai.tool.name": "search", "gen_ai.operation.name": "execute_tool"},
+        ),
+        SpanSpec(trace_id, orphan, "late orphan", "f" * 16, NOW_NS + 1100 * MS, 100 * MS),
+    ]
+    ingest_request(export_request(spans))
+    client.force_login(viewer)
+
+    path = client.get(f"/api/traces/{trace_id}").json()["critical_path"]
+
+    assert path["span_ids"] == [plan, slow, root, orphan]
+    assert [(s["span_id"], s["start_offset_ms"], s["end_offset_ms"]) for s in path["segments"]] == [
+        (plan, 0.0, 400.0),
+        (slow, 400.0, 900.0),
+        (root, 900.0, 1000.0),
+        (orphan, 1100.0, 1200.0),
+    ]
+    assert path["self_time_ms"] == {root: 100.0, plan: 400.0, fast: 100.0, slow: 500.0, orphan: 100.0}
+    assert [(c["span_id"], c["critical_ms"], c["share"]) for c in path["top_contributors"][:2]] == [
+        (slow, 500.0, 0.4167),
+        (plan, 400.0, 0.3333),
+    ]
+    assert (path["path_ms"], path["llm_ms"], path["tool_ms"], path["own_ms"], path["untracked_ms"]) == (
+        1200.0,
+        400.0,
+        500.0,
+        200.0,
+        100.0,
+    )
+    # The retry event is at the span's start (the factory puts event i at start + i ns), then 100 ms of backoff.
+    assert (path["retry_ms"], path["backoff_ms"]) == (100.0, 100.0)
