@@ -7,6 +7,7 @@ from rest_framework import serializers
 from traces.api.slowness_serializers import CriticalPathSerializer
 from traces.models import Span, StatusCode, Trace, TraceStatus
 from traces.queries import SORTS, SpanNode, TraceFilters
+from traces.semconv import event_mark
 from traces.timefmt import iso_from_unix_nano, ms_from_ns
 
 _STATUS_NAMES: dict[int, str] = {StatusCode.UNSET: "unset", StatusCode.OK: "ok", StatusCode.ERROR: "error"}
@@ -113,6 +114,12 @@ class PayloadRefSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["stored", "expired", "missing"])
 
 
+class SpanMarkSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["retry", "timeout", "exception"])
+    offset_ms = serializers.FloatField(help_text="From the span's start")
+    reason = serializers.CharField(help_text="The retry or timeout reason, or the exception type")
+
+
 class SpanItemSerializer(serializers.ModelSerializer):
     """A span as listed in a trace's tree, from a SpanNode (span, depth, orphan flag) or a Span.
 
@@ -132,6 +139,7 @@ class SpanItemSerializer(serializers.ModelSerializer):
     status_code = serializers.ChoiceField(choices=list(_STATUS_NAMES.values()))
     cost_usd = serializers.DecimalField(max_digits=20, decimal_places=10)
     event_count = serializers.IntegerField()
+    marks = SpanMarkSerializer(many=True, help_text="Retry, timeout and exception events, to draw on the bar")
     payload_refs = PayloadRefSerializer(many=True)
 
     class Meta:
@@ -164,6 +172,7 @@ class SpanItemSerializer(serializers.ModelSerializer):
             "retry_count",
             "is_timeout",
             "event_count",
+            "marks",
             "payload_refs",
         ]
 
@@ -199,6 +208,7 @@ class SpanItemSerializer(serializers.ModelSerializer):
             "retry_count": span.retry_count,
             "is_timeout": span.is_timeout,
             "event_count": len(span.events),
+            "marks": _marks(span.events, span.start_unix_nano),
             # From the view's one bulk query, keyed by span pk.
             "payload_refs": list(self.context.get("payload_refs", {}).get(span.pk, [])),
         }
@@ -236,6 +246,25 @@ class SpanDetailSerializer(SpanItemSerializer):
             "scope": span.scope,
             "trace_state": span.trace_state,
         }
+
+
+_MARK_LABELS = {
+    "retry": "tracefoundry.retry.reason",
+    "timeout": "tracefoundry.timeout.reason",
+    "exception": "exception.type",
+}
+_MARK_LABEL_MAX = 120
+
+
+def _marks(events: list[dict[str, Any]], span_start: int) -> list[dict[str, Any]]:
+    marks = []
+    for event in events:
+        kind = event_mark(event)
+        if kind:
+            label = str(event.get("attributes", {}).get(_MARK_LABELS[kind]) or event.get("name", kind))
+            offset = ms_from_ns(int(event.get("time_unix_nano", span_start)) - span_start)
+            marks.append({"kind": kind, "offset_ms": offset, "reason": label[:_MARK_LABEL_MAX]})
+    return marks
 
 
 def _event_item(event: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ ACCESS_RULES = {
     "trace-compare": (Access("GET", data={"a": TRACE_ID, "b": TRACE_ID}, allowed=VIEWERS),),
     "trace-detail": (Access("GET", kwargs={"trace_id": TRACE_ID}, allowed=VIEWERS),),
     "trace-spans": (Access("GET", kwargs={"trace_id": TRACE_ID}, allowed=VIEWERS),),
+    "trace-search": (Access("GET", kwargs={"trace_id": TRACE_ID}, data={"q": "x"}, allowed=VIEWERS),),
     "span-detail": (Access("GET", kwargs={"span_id": SPAN_ID}, data={"trace_id": TRACE_ID}, allowed=VIEWERS),),
     "facets": (Access("GET", allowed=VIEWERS),),
 }

@@ -77,3 +77,53 @@ def test_trace_detail_names_the_critical_path_and_its_top_contributors(client: C
     )
     # The retry event is at the span's start (the factory puts event i at start + i ns), then 100 ms of backoff.
     assert (path["retry_ms"], path["backoff_ms"]) == (100.0, 100.0)
+
+
+@pytest.mark.django_db
+def test_spans_carry_retry_timeout_and_exception_marks_at_their_offsets(client: Client, viewer) -> None:
+    trace_id, span_id = new_trace_id(), new_span_id()
+    events = [
+        ("tracefoundry.retry", {"tracefoundry.retry.reason": "HTTP 429: rate limit exceeded"}),
+        ("log", {}),
+        ("tracefoundry.timeout", {"tracefoundry.timeout.reason": "no answer"}),
+        ("exception", {"exception.type": "TimeoutError"}),
+    ]
+    ingest_request(export_request([SpanSpec(trace_id, span_id, "call", events=events)]))
+    client.force_login(viewer)
+
+    marks = client.get(f"/api/traces/{trace_id}/spans").json()["items"][0]["marks"]
+
+    assert marks == [
+        {"kind": "retry", "offset_ms": 0.0, "reason": "HTTP 429: rate limit exceeded"},
+        {"kind": "timeout", "offset_ms": 0.0, "reason": "no answer"},
+        {"kind": "exception", "offset_ms": 0.0, "reason": "TimeoutError"},
+    ]
+
+
+@pytest.mark.django_db
+def test_in_trace_search_finds_attribute_values_and_event_attributes(client: Client, viewer) -> None:
+    trace_id, root, by_attribute, by_event = new_trace_id(), new_span_id(), new_span_id(), new_span_id()
+    ingest_request(
+        export_request(
+            [
+                SpanSpec(trace_id, root, "invoke_agent"),
+                SpanSpec(
+                    trace_id, by_attribute, "lookup", root, NOW_NS + 1, attributes={"db.statement": "SELECT Orders"}
+                ),
+                SpanSpec(
+                    trace_id, by_event, "search", root, NOW_NS + 2, events=[("retry", {"why": "Rate limit exceeded"})]
+                ),
+            ]
+        )
+    )
+    client.force_login(viewer)
+
+    def search(text: str) -> list[str]:
+        return client.get(f"/api/traces/{trace_id}/search", {"q": text}).json()["span_ids"]
+
+    assert search("select orders") == [by_attribute]
+    assert search("RATE LIMIT") == [by_event]
+    assert search("invoke") == [root]
+    assert search("nowhere") == []
+    assert client.get(f"/api/traces/{trace_id}/search").status_code == 400
+    assert client.get(f"/api/traces/{'e' * 32}/search", {"q": "x"}).status_code == 404
