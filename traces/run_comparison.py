@@ -39,6 +39,20 @@ def compare_runs(trace_id_a: str, trace_id_b: str, *, with_payloads: bool) -> Ru
     return RunComparison(trace_a, trace_b, comparison, with_payloads, diffs)
 
 
+def previous_run_id(trace: Trace) -> str | None:
+    """The run of the same agent (service and root span name) that started last before this one."""
+    if not trace.root_span_name:
+        return None
+    return (
+        Trace.objects.filter(
+            service=trace.service, root_span_name=trace.root_span_name, start_unix_nano__lt=trace.start_unix_nano
+        )
+        .order_by("-start_unix_nano", "-trace_id")
+        .values_list("trace_id", flat=True)
+        .first()
+    )
+
+
 def _steps(trace: Trace) -> tuple[list[Step], dict[str, int]]:
     rows = (
         Span.objects.filter(trace_id=trace.trace_id)

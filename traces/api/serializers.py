@@ -294,6 +294,9 @@ class TraceDetailSerializer(serializers.Serializer):
     services = ServiceBreakdownSerializer(many=True)
     models = ModelBreakdownSerializer(many=True)
     critical_path = CriticalPathSerializer()
+    previous_run_id = serializers.CharField(
+        allow_null=True, help_text="The previous trace of the same service and root span name, to compare with"
+    )
 
 
 class SpanListSerializer(serializers.Serializer):

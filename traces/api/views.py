@@ -21,6 +21,7 @@ from traces.api.serializers import (
     TraceListSerializer,
 )
 from traces.models import Span, Trace
+from traces.run_comparison import previous_run_id
 from traces.trace_analysis import slowness_report
 
 _SPAN_ID = re.compile(r"^[0-9a-fA-F]{16}$")
@@ -64,7 +65,11 @@ class TraceDetailView(APIView):
         except Trace.DoesNotExist as exc:
             raise NotFound("no such trace") from exc
         context = {"trace_start_unix_nano": detail.trace.start_unix_nano}
-        answer = {**vars(detail), "critical_path": slowness_report(detail.trace.trace_id)}
+        answer = {
+            **vars(detail),
+            "critical_path": slowness_report(detail.trace.trace_id),
+            "previous_run_id": previous_run_id(detail.trace),
+        }
         return Response(TraceDetailSerializer(answer, context=context).data)
 
 

@@ -52,6 +52,7 @@ def run(
     fail_last: bool = False,
     tool_ms: int = 200,
     answer_tokens: int = 300,
+    start_s: int = 0,
 ) -> str:
     """An agent run: plan (LLM), a tool call, [another tool call], answer (LLM)."""
     trace_id, root = new_trace_id(), new_span_id()
@@ -89,6 +90,8 @@ def run(
             status_message="HTTP 500" if fail_last else "",
         )
     )
+    for spec in spans:
+        spec.start_ns += start_s * 1_000_000_000
     ingest_request(export_request(spans, service="support-bot"))
     return trace_id
 
@@ -217,3 +220,14 @@ class TestCompare:
         assert missing.status_code == 404
         assert (bad.status_code, bad.json()["parameter"]) == (400, "b")
         assert (absent.status_code, absent.json()["parameter"]) == (400, "b")
+
+
+@pytest.mark.django_db
+def test_trace_detail_names_the_previous_run_of_the_same_agent(as_viewer: Client) -> None:
+    first, second = run(start_s=-60), run()
+    other_agent = new_trace_id()
+    ingest_request(export_request([SpanSpec(other_agent, new_span_id(), "invoke_agent other")], service="support-bot"))
+
+    assert as_viewer.get(f"/api/traces/{second}").json()["previous_run_id"] == first
+    assert as_viewer.get(f"/api/traces/{first}").json()["previous_run_id"] is None
+    assert as_viewer.get(f"/api/traces/{other_agent}").json()["previous_run_id"] is None
