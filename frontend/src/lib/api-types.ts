@@ -60,3 +60,19 @@ export type ExportRequest = Schemas["ExportRequest"];
 export type ImportResult = Sent<Schemas["ImportResult"]>;
 export type DryReplayCheck = Sent<Schemas["ReplayCheck"]>;
 export type DryReplayReport = Sent<Schemas["ReplayReport"]>;
+
+/** A retry, timeout or exception event, drawn on its span's bar at `offset_ms` from the span's start. */
+export type SpanMark = Sent<Schemas["SpanMark"]>;
+/** Why the trace was slow: `GET /api/traces/{id}` → `critical_path`. Offsets are from the trace's start. */
+export type CriticalPath = Sent<Schemas["CriticalPath"]>;
+/** `GET /api/traces/{id}/search?q=` */
+export type SpanSearchResult = Sent<Schemas["SpanSearch"]>;
+
+/** `GET /api/traces/compare?a=&b=`; `payload_diffs` only for roles that may read payloads. */
+export type CompareStep = Sent<Schemas["CompareStep"]>;
+export type StepDelta = Sent<Schemas["StepDelta"]>;
+export type MessageDiff = Sent<Schemas["MessageDiff"]>;
+export type PayloadDiff = Sent<Schemas["PayloadDiff"]>;
+export type CompareRow = Omit<Sent<Schemas["CompareRow"]>, "payload_diffs"> & { payload_diffs?: PayloadDiff[] };
+export type RunTotals = Sent<Schemas["RunTotals"]>;
+export type Comparison = Omit<Sent<Schemas["Compare"]>, "rows"> & { rows: CompareRow[] };
