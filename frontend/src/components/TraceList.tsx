@@ -9,9 +9,11 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { getJson } from "@/lib/api";
 import type { Facets, TracePage, TraceSummary } from "@/lib/api-types";
 import { apiQuery, FILTER_KEYS, type FilterKey, listStateQuery, type ListState, parseListState, RANGES, SORTS } from "@/lib/filters";
+import { toggleSelection } from "@/lib/compare";
 import { formatCost, formatDuration, formatInt } from "@/lib/format";
 
 import { ErrorState, Id, isTyping, Loading, StatusBadge, Time } from "./common";
+import { CompareBar, PickCell } from "./CompareSelection";
 
 const EMPTY_FACETS: Facets = { services: [], environments: [], models: [], tools: [] };
 
@@ -28,6 +30,7 @@ export function TraceList() {
   const [error, setError] = useState<unknown>(null);
   const [facets, setFacets] = useState<Facets>(EMPTY_FACETS);
   const [facetsError, setFacetsError] = useState(false);
+  const [picked, setPicked] = useState<string[]>([]);
 
   const navigate = useCallback(
     (next: ListState) => {
@@ -90,7 +93,8 @@ export function TraceList() {
         </div>
       ) : items.length > 0 ? (
         <>
-          <TraceTable items={items} />
+          <CompareBar picked={picked} onClear={() => setPicked([])} />
+          <TraceTable items={items} picked={picked} onPick={(id) => setPicked((previous) => toggleSelection(previous, id))} />
           <div style={{ margin: "10px 0", display: "flex", gap: 12, alignItems: "center" }}>
             <span className="muted">{items.length} traces shown</span>
             {cursor ? (
@@ -107,12 +111,13 @@ export function TraceList() {
   );
 }
 
-function TraceTable({ items }: { items: TraceSummary[] }) {
+function TraceTable({ items, picked, onPick }: { items: TraceSummary[]; picked: readonly string[]; onPick: (traceId: string) => void }) {
   const router = useRouter();
   return (
     <table className="traces" data-testid="trace-table">
       <thead>
         <tr>
+          <th className="pick" title="Pick two traces to compare">⇄</th>
           <th>Time</th>
           <th>Root span</th>
           <th>Trace id</th>
@@ -133,6 +138,7 @@ function TraceTable({ items }: { items: TraceSummary[] }) {
           const href = `/trace/?id=${trace.trace_id}`;
           return (
             <tr key={trace.trace_id} data-testid="trace-row" data-trace-id={trace.trace_id} onClick={() => router.push(href)}>
+              <PickCell traceId={trace.trace_id} picked={picked} onToggle={onPick} />
               <td>
                 <Time iso={trace.start_time} />
               </td>

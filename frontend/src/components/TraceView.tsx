@@ -1,8 +1,10 @@
 "use client";
 
 /**
- * One trace: summary header, span tree + waterfall (virtualised), span inspector, search, keyboard navigation,
- * export and dry replay. The selected span is kept in the URL (`&span=`) so a link opens on it.
+ * One trace: summary header, "why was this slow", span tree + waterfall (virtualised, zoomable, with a minimap),
+ * span inspector, search (names here, attribute values and events on the server), jumps between errors and
+ * along the critical path, keyboard navigation, export and dry replay. The selected span is kept in the URL
+ * (`&span=`) so a link opens on it.
  */
 
 import Link from "next/link";
@@ -10,15 +12,23 @@ import { useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { getJson } from "@/lib/api";
-import type { SpanItem, SpanPage, TraceDetail } from "@/lib/api-types";
+import type { SpanItem, SpanPage, SpanSearchResult, TraceDetail } from "@/lib/api-types";
+import { compareHref } from "@/lib/compare";
 import { formatCost, formatDuration, formatInt } from "@/lib/format";
-import { ancestorIds, buildTree, moveSelection, timeTicks, visibleRows } from "@/lib/layout";
+import { ancestorIds, buildTree, moveSelection, visibleRows } from "@/lib/layout";
+import { indexesWhere, mergeMatches, nextTarget } from "@/lib/navigation";
+import { clampWindow, fullWindow, panToShow, type ViewWindow, windowTicks, zoomAt } from "@/lib/zoom";
 
 import { DryReplayDialog, ExportDialog } from "./BundleDialogs";
 import { ErrorState, Id, isTyping, Loading, StatusBadge, Time } from "./common";
 import { roleLabel, useMe, usePermissions } from "./me";
+import { SlownessSummary } from "./SlownessSummary";
 import { SpanInspector } from "./SpanInspector";
 import { SpanWaterfall } from "./SpanWaterfall";
+import { WaterfallMinimap } from "./WaterfallMinimap";
+
+const SERVER_SEARCH_DELAY_MS = 250;
+const EMPTY_SET: ReadonlySet<string> = new Set();
 
 async function loadSpans(traceId: string, signal: AbortSignal): Promise<SpanItem[]> {
   const spans: SpanItem[] = [];
@@ -90,7 +100,21 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
   const permissions = usePermissions();
   const { me } = useMe();
   const tree = useMemo(() => buildTree(spans), [spans]);
-  const ticks = useMemo(() => timeTicks(tree.totalMs, 6), [tree.totalMs]);
+  const [view, setView] = useState<ViewWindow>(() => fullWindow(tree.totalMs));
+  const ticks = useMemo(() => windowTicks(view, 6), [view]);
+  const [highlight, setHighlight] = useState(true);
+  const path = detail.critical_path;
+  const criticalIds = useMemo(() => new Set(path.span_ids), [path]);
+  const criticalParts = useMemo(() => {
+    const parts = new Map<string, [number, number][]>();
+    for (const segment of path.segments) {
+      const list = parts.get(segment.span_id) ?? [];
+      list.push([segment.start_offset_ms, segment.end_offset_ms]);
+      parts.set(segment.span_id, list);
+    }
+    return parts;
+  }, [path]);
+  const errorTargets = useMemo(() => indexesWhere(tree.nodes, (span) => span.status_code === "error"), [tree]);
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
   const rows = useMemo(() => visibleRows(tree, collapsed), [tree, collapsed]);
   const rowOf = useMemo(() => {
@@ -105,15 +129,34 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
   const [search, setSearch] = useState("");
   const [dialog, setDialog] = useState<"export" | "replay" | null>(null);
   const searchRef = useRef<HTMLInputElement>(null);
+  const term = search.trim();
+  const [remote, setRemote] = useState<{ term: string; ids: string[] }>({ term: "", ids: [] });
+  useEffect(() => {
+    if (!term) return;
+    // The server also looks in attribute values and event attributes, which the span list does not carry.
+    const controller = new AbortController();
+    const timer = window.setTimeout(() => {
+      getJson<SpanSearchResult>(`/api/traces/${detail.trace.trace_id}/search?q=${encodeURIComponent(term)}`, controller.signal)
+        .then((result) => setRemote({ term, ids: result.span_ids }))
+        .catch(() => {
+          // Name matches still work without it; a failed search is not worth an error page.
+        });
+    }, SERVER_SEARCH_DELAY_MS);
+    return () => {
+      window.clearTimeout(timer);
+      controller.abort();
+    };
+  }, [term, detail.trace.trace_id]);
   const matches = useMemo(() => {
-    const term = search.trim().toLowerCase();
-    if (!term) return [] as string[];
-    return tree.nodes
+    const lower = term.toLowerCase();
+    if (!lower) return [] as string[];
+    const local = tree.nodes
       .filter(({ span }) =>
-        [span.name, span.model, span.tool_name, span.span_id, span.service, span.category].some((v) => v?.toLowerCase().includes(term)),
+        [span.name, span.model, span.tool_name, span.span_id, span.service, span.category].some((v) => v?.toLowerCase().includes(lower)),
       )
       .map((n) => n.span.span_id);
-  }, [search, tree]);
+    return mergeMatches(local, remote.term === term ? remote.ids : [], tree.indexById);
+  }, [term, remote, tree]);
   const matchSet = useMemo(() => new Set(matches), [matches]);
 
   const select = useCallback(
@@ -133,6 +176,10 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
 
   const reveal = useCallback(
     (spanId: string) => {
+      const treeIndexOfSpan = tree.indexById.get(spanId);
+      if (treeIndexOfSpan === undefined) return;
+      const target = tree.nodes[treeIndexOfSpan]!.span;
+      setView((current) => panToShow(current, target.offset_ms, target.duration_ms, tree.totalMs));
       const hidden = ancestorIds(tree, spanId).filter((id) => collapsed.has(id));
       if (hidden.length > 0) {
         const next = new Set(collapsed);
@@ -161,6 +208,27 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
   const selectedIndex = selectedId ? tree.indexById.get(selectedId) : undefined;
   const selectedRow = selectedIndex === undefined ? -1 : (rowOf.get(selectedIndex) ?? -1);
 
+  const jumpToError = useCallback(
+    (direction: 1 | -1) => {
+      const target = nextTarget(errorTargets, selectedIndex ?? -1, direction);
+      if (target !== undefined) reveal(tree.nodes[target]!.span.span_id);
+    },
+    [errorTargets, selectedIndex, reveal, tree],
+  );
+  const stepOnPath = useCallback(
+    (direction: 1 | -1) => {
+      const positions = path.span_ids.map((_, i) => i);
+      const target = nextTarget(positions, selectedId ? path.span_ids.indexOf(selectedId) : -1, direction);
+      if (target !== undefined) reveal(path.span_ids[target]!);
+    },
+    [path, selectedId, reveal],
+  );
+  const wheelZoom = useCallback(
+    (factor: number, anchorPct: number) =>
+      setView((current) => zoomAt(current, factor, current.start + anchorPct * (current.end - current.start), tree.totalMs)),
+    [tree.totalMs],
+  );
+
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (dialog) return;
@@ -171,6 +239,11 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
         return;
       }
       if (isTyping(event) || event.altKey || event.ctrlKey || event.metaKey) return;
+      if (event.key === "e" || event.key === "E") {
+        event.preventDefault();
+        jumpToError(event.shiftKey ? -1 : 1);
+        return;
+      }
       const node = selectedIndex === undefined ? undefined : tree.nodes[selectedIndex];
       const go = (row: number) => {
         const treeIndex = rows[row];
@@ -212,7 +285,7 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [dialog, rows, selectedRow, selectedIndex, tree, collapsed, select, toggle]);
+  }, [dialog, rows, selectedRow, selectedIndex, tree, collapsed, select, toggle, jumpToError]);
 
   const nextMatch = (backwards: boolean) => {
     if (matches.length === 0) return;
@@ -232,6 +305,15 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
           <button type="button" onClick={() => setDialog("export")} data-testid="open-export">
             Export…
           </button>
+          {detail.previous_run_id ? (
+            <Link href={compareHref(detail.previous_run_id, trace.trace_id)} className="button" data-testid="compare-previous">
+              Compare with previous run
+            </Link>
+          ) : (
+            <button type="button" disabled title="No earlier trace of this service has the same root span name" data-testid="compare-previous">
+              Compare with previous run
+            </button>
+          )}
           <button
             type="button"
             onClick={() => setDialog("replay")}
@@ -266,7 +348,20 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
             <dt>spans</dt>
             <dd>
               {formatInt(trace.span_count)}
-              {trace.error_count ? <span style={{ color: "var(--error)" }}> · {trace.error_count} errors</span> : null}
+              {trace.error_count ? (
+                <>
+                  {" · "}
+                  <button
+                    type="button"
+                    className="linkish error-link"
+                    onClick={() => errorTargets.length && reveal(tree.nodes[errorTargets[0]!]!.span.span_id)}
+                    title="Go to the first failed span"
+                    data-testid="jump-first-error"
+                  >
+                    {trace.error_count} {trace.error_count === 1 ? "error" : "errors"}
+                  </button>
+                </>
+              ) : null}
               {trace.retry_count ? <> · {trace.retry_count} retries</> : null}
               {trace.timeout_count ? <> · {trace.timeout_count} timeouts</> : null}
               {orphanCount ? <> · {orphanCount} orphans</> : null}
@@ -300,6 +395,7 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
           </div>
         </dl>
       </section>
+      <SlownessSummary path={path} highlight={highlight} onHighlight={setHighlight} onJump={reveal} onStep={stepOnPath} />
       <div className="workspace">
         <div className="treepane">
           <div className="treetools">
@@ -325,6 +421,12 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
                 {matches.length === 0 ? "no match" : `${matchPosition >= 0 ? matchPosition + 1 : "–"} of ${matches.length}`}
               </span>
             ) : null}
+            <button type="button" onClick={() => jumpToError(-1)} disabled={errorTargets.length === 0} title="Previous failed span (Shift+E)" data-testid="error-previous">
+              ◀ error
+            </button>
+            <button type="button" onClick={() => jumpToError(1)} disabled={errorTargets.length === 0} title="Next failed span (E)" data-testid="error-next">
+              error ▶
+            </button>
             <span style={{ flex: 1 }} />
             <button type="button" onClick={() => setCollapsed(new Set())}>
               Expand all
@@ -335,13 +437,14 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
             >
               Collapse all
             </button>
-            <span className="muted" title="↑ ↓ move · ← collapse / parent · → expand / child · / search">
+            <span className="muted" title="↑ ↓ move · ← collapse / parent · → expand / child · / search · E / Shift+E next / previous error">
               <kbd>↑</kbd>
               <kbd>↓</kbd>
               <kbd>←</kbd>
               <kbd>→</kbd> <kbd>/</kbd>
             </span>
           </div>
+          <WaterfallMinimap tree={tree} view={view} critical={highlight ? criticalIds : EMPTY_SET} onChange={(next) => setView(clampWindow(next, tree.totalMs))} />
           <SpanWaterfall
             tree={tree}
             rows={rows}
@@ -349,9 +452,13 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
             selectedId={selectedId}
             matches={matchSet}
             ticks={ticks}
+            view={view}
+            critical={highlight ? criticalParts : null}
+            selfTimes={path.self_time_ms}
             scrollToRow={scrollToRow}
             onSelect={select}
             onToggle={toggle}
+            onWheelZoom={wheelZoom}
           />
         </div>
         <SpanInspector span={selectedSpan} />

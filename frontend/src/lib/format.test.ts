@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { csrfToken } from "./api";
-import { formatBytes, formatCost, formatDuration, formatRelative } from "./format";
+import { formatBytes, formatCompact, formatCost, formatDuration, formatRelative } from "./format";
 
 describe("format", () => {
   it("shows costs in USD with at most 4 significant digits", () => {
@@ -36,5 +36,11 @@ describe("format", () => {
   it("reads the CSRF cookie", () => {
     expect(csrfToken("sessionid=x; csrftoken=abc%3D; other=1")).toBe("abc=");
     expect(csrfToken("sessionid=x")).toBe("");
+  });
+});
+
+describe("formatCompact", () => {
+  it("shortens large counts to three significant digits", () => {
+    expect([850, 12_400, 1_234_567].map(formatCompact)).toEqual(["850", "12.4k", "1.23M"]);
   });
 });

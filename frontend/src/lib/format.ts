@@ -68,3 +68,10 @@ export function formatRelative(iso: string | null | undefined, now: number = Dat
 export function shortId(id: string, length = 8): string {
   return id.length > length ? id.slice(0, length) : id;
 }
+
+/** Token counts on tree rows: "850", "12.4k", "1.2M". */
+export function formatCompact(value: number): string {
+  if (Math.abs(value) < 1000) return String(value);
+  if (Math.abs(value) < 1_000_000) return `${Number((value / 1000).toPrecision(3))}k`;
+  return `${Number((value / 1_000_000).toPrecision(3))}M`;
+}

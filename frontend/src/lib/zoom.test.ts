@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { clampWindow, placeInWindow, pointInWindow, windowFromDrag, windowTicks, zoomAt } from "./zoom";
+import { clampWindow, panToShow, placeInWindow, pointInWindow, windowFromDrag, windowTicks, zoomAt } from "./zoom";
 
 describe("zoom window", () => {
   it("keeps the window inside the trace and at least a thousandth of it wide", () => {
@@ -31,5 +31,11 @@ describe("zoom window", () => {
     expect(pointInWindow(200, { start: 100, end: 300 })).toBe(50);
     expect(pointInWindow(50, { start: 100, end: 300 })).toBeNull();
     expect(windowTicks({ start: 130, end: 370 }, 6)).toEqual([150, 200, 250, 300, 350]);
+  });
+
+  it("pans to show a span outside the window, keeping the zoom", () => {
+    expect(panToShow({ start: 0, end: 100 }, 50, 10, 1000)).toEqual({ start: 0, end: 100 });
+    expect(panToShow({ start: 0, end: 100 }, 500, 20, 1000)).toEqual({ start: 460, end: 560 });
+    expect(panToShow({ start: 0, end: 100 }, 990, 10, 1000)).toEqual({ start: 900, end: 1000 });
   });
 });

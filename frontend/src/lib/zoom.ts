@@ -88,3 +88,12 @@ export function windowTicks(view: ViewWindow, maxTicks = 6): number[] {
   }
   return ticks;
 }
+
+/** The window panned (same width) to show an interval that lies outside it; unchanged when it is in view. */
+export function panToShow(view: ViewWindow, offsetMs: number, durationMs: number, totalMs: number): ViewWindow {
+  const end = offsetMs + Math.max(0, durationMs);
+  if (end >= view.start && offsetMs <= view.end) return view;
+  const width = view.end - view.start;
+  const middle = offsetMs + Math.min(durationMs, width) / 2;
+  return clampWindow({ start: middle - width / 2, end: middle + width / 2 }, totalMs);
+}
