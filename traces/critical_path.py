@@ -81,7 +81,10 @@ def analyse(spans: Iterable[TimedSpan]) -> SlownessReport:
     if not by_id:
         return SlownessReport([], [], {}, [], 0, 0, 0, 0, 0, 0, 0)
     tops, children = _tree(by_id)
-    self_time = {span_id: _self_time(span, children[span_id]) for span_id, span in by_id.items()}
+    self_time = {
+        span_id: _self_time(span, children[span_id]) if span_id in children else span.end - span.start
+        for span_id, span in by_id.items()
+    }
     start = min(span.start for span in by_id.values())
     end = max(span.end for span in by_id.values())
     segments, untracked = _critical_segments(tops, children, start, end)
@@ -128,7 +131,6 @@ def _tree(by_id: dict[str, TimedSpan]) -> tuple[list[TimedSpan], dict[str, list[
             tops.append(span)
     children: dict[str, list[TimedSpan]] = defaultdict(list)
     visited: set[str] = set()
-    pending = sorted(by_id.values(), key=lambda s: (s.start, s.span_id))
     queue = [span.span_id for span in tops]
     while True:
         while queue:
@@ -140,9 +142,11 @@ def _tree(by_id: dict[str, TimedSpan]) -> tuple[list[TimedSpan], dict[str, list[
                 if child.span_id not in visited:
                     children[span_id].append(child)
                     queue.append(child.span_id)
-        cycle_member = next((span for span in pending if span.span_id not in visited), None)
-        if cycle_member is None:
+        if len(visited) == len(by_id):
             return tops, children
+        cycle_member = min(
+            (span for span in by_id.values() if span.span_id not in visited), key=lambda s: (s.start, s.span_id)
+        )
         tops.append(cycle_member)
         queue.append(cycle_member.span_id)
 
@@ -206,7 +210,8 @@ def _critical_segments(
         reached = min(kid_end, frame.cursor)
         untracked += _own(backwards, frame.span_id, reached, frame.cursor)
         frame.cursor = kid_start
-        frames.append(_Frame(kid.span_id, kid_start, reached, _kids(children[kid.span_id], kid_start, kid_end)))
+        grandkids = _kids(children[kid.span_id], kid_start, kid_end) if kid.span_id in children else []
+        frames.append(_Frame(kid.span_id, kid_start, reached, grandkids))
     return _merged(reversed(backwards)), untracked
 
 

@@ -8,9 +8,10 @@ from traces.semconv import event_mark
 
 
 def slowness_report(trace_id: str) -> SlownessReport:
-    rows = Span.objects.filter(trace_id=trace_id).values_list(
-        "span_id", "parent_span_id", "name", "category", "start_unix_nano", "end_unix_nano", "retry_count", "events"
-    )
+    spans = Span.objects.filter(trace_id=trace_id)
+    # Events only of the spans that retried: decoding every span's events would cost more than the analysis.
+    retried = dict(spans.filter(retry_count__gt=0).values_list("span_id", "events"))
+    rows = spans.values_list("span_id", "parent_span_id", "name", "category", "start_unix_nano", "end_unix_nano")
     return analyse(
         TimedSpan(
             span_id=span_id,
@@ -19,9 +20,9 @@ def slowness_report(trace_id: str) -> SlownessReport:
             category=category,
             start=start,
             end=end,
-            retries=_retries(events) if retry_count else (),
+            retries=_retries(retried[span_id]) if span_id in retried else (),
         )
-        for span_id, parent, name, category, start, end, retry_count, events in rows
+        for span_id, parent, name, category, start, end in rows
     )
 
 

@@ -1,6 +1,8 @@
 """The `critical_path` part of a trace's detail: `traces.critical_path.SlownessReport` in milliseconds.
 
-Offsets are from the trace's start (context `trace_start_unix_nano`), as the spans list gives them.
+Offsets are from the trace's start (context `trace_start_unix_nano`), as the spans list gives them. At most
+`MAX_SEGMENTS` segments are listed (the earliest): a path that zigzags between a parent and thousands of short
+children would otherwise make the answer megabytes long; `span_ids` and the sums always cover the whole path.
 """
 
 from typing import Any
@@ -9,6 +11,8 @@ from rest_framework import serializers
 
 from traces.critical_path import SlownessReport
 from traces.timefmt import ms_from_ns
+
+MAX_SEGMENTS = 2000
 
 
 class CriticalSegmentSerializer(serializers.Serializer):
@@ -28,7 +32,8 @@ class ContributorSerializer(serializers.Serializer):
 
 class CriticalPathSerializer(serializers.Serializer):
     span_ids = serializers.ListField(child=serializers.CharField(), help_text="Spans on the path, in path order")
-    segments = CriticalSegmentSerializer(many=True)
+    segments = CriticalSegmentSerializer(many=True, help_text=f"The path in time order (the first {MAX_SEGMENTS})")
+    segments_truncated = serializers.BooleanField()
     self_time_ms = serializers.DictField(
         child=serializers.FloatField(), help_text="Every span's duration minus the time its children cover"
     )
@@ -52,8 +57,9 @@ class CriticalPathSerializer(serializers.Serializer):
                     "start_offset_ms": ms_from_ns(segment.start - trace_start),
                     "end_offset_ms": ms_from_ns(segment.end - trace_start),
                 }
-                for segment in report.segments
+                for segment in report.segments[:MAX_SEGMENTS]
             ],
+            "segments_truncated": len(report.segments) > MAX_SEGMENTS,
             "self_time_ms": {span_id: ms_from_ns(nanos) for span_id, nanos in report.self_time_ns.items()},
             "top_contributors": [
                 {

@@ -63,6 +63,7 @@ def test_trace_detail_names_the_critical_path_and_its_top_contributors(client: C
         (root, 900.0, 1000.0),
         (orphan, 1100.0, 1200.0),
     ]
+    assert path["segments_truncated"] is False
     assert path["self_time_ms"] == {root: 100.0, plan: 400.0, fast: 100.0, slow: 500.0, orphan: 100.0}
     assert [(c["span_id"], c["critical_ms"], c["share"]) for c in path["top_contributors"][:2]] == [
         (slow, 500.0, 0.4167),

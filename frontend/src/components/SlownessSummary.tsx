@@ -46,7 +46,7 @@ export function SlownessSummary({ path, highlight, onHighlight, onJump, onStep }
         <ol className="contributors" data-testid="top-contributors">
           {path.top_contributors.map((c) => (
             <li key={c.span_id}>
-              <button type="button" className="linkish" onClick={() => onJump(c.span_id)} data-testid="contributor" data-span-id={c.span_id}>
+              <button type="button" className="linkish" onClick={() => onJump(c.span_id)} data-testid="contributor" data-contributor-id={c.span_id}>
                 <span className={`dot cat-${c.category}`} /> {c.name || "(unnamed)"}
               </button>{" "}
               <span className="num">{formatDuration(c.critical_ms)}</span>{" "}
