@@ -220,27 +220,29 @@ const SpanRow = memo(function SpanRow(props: RowProps) {
             </span>
           );
         })}
-        <span
-          className="barlabel"
-          style={bar.leftPct + bar.widthPct > 75 ? { right: `${100 - bar.leftPct}%`, paddingRight: 4 } : { left: `${bar.leftPct + bar.widthPct}%` }}
-        >
-          {isError ? (
-            <span className="marker err" title={span.status_message || "error"} data-marker="error">
-              !
-            </span>
-          ) : null}
-          {span.retry_count > 0 ? (
-            <span className="marker retry" title={`${span.retry_count} retries`} data-marker="retry">
-              ↻{span.retry_count}
-            </span>
-          ) : null}
-          {span.is_timeout ? (
-            <span className="marker timeout" title="timed out" data-marker="timeout">
-              timeout
-            </span>
-          ) : null}
-          {formatDuration(span.duration_ms)}
-        </span>
+        {bar.visible ? (
+          <span
+            className="barlabel"
+            style={bar.leftPct + bar.widthPct > 75 ? { right: `${100 - bar.leftPct}%`, paddingRight: 4 } : { left: `${bar.leftPct + bar.widthPct}%` }}
+          >
+            {isError ? (
+              <span className="marker err" title={span.status_message || "error"} data-marker="error">
+                !
+              </span>
+            ) : null}
+            {span.retry_count > 0 ? (
+              <span className="marker retry" title={`${span.retry_count} retries`} data-marker="retry">
+                ↻{span.retry_count}
+              </span>
+            ) : null}
+            {span.is_timeout ? (
+              <span className="marker timeout" title="timed out" data-marker="timeout">
+                timeout
+              </span>
+            ) : null}
+            {formatDuration(span.duration_ms)}
+          </span>
+        ) : null}
       </div>
     </div>
   );
