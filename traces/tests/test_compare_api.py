@@ -5,8 +5,8 @@ import json
 import pytest
 from django.test import Client
 
+from testing.factories import NOW_NS, SpanSpec, export_request, new_span_id, new_trace_id
 from traces.ingest import ingest_request
-from traces.tests.factories import NOW_NS, SpanSpec, export_request, new_span_id, new_trace_id
 
 MS = 1_000_000
 

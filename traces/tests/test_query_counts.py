@@ -1,5 +1,6 @@
-"""Exact query counts of the read endpoints the explorer calls most: the trace list, the trace detail and the
-span tree. Two of every count are the signed-in user's session and user rows; one is the role check."""
+"""Exact query counts of the read endpoints the explorer calls most: the trace list, the trace detail, the span
+tree and the comparison of two runs. Two of every count are the signed-in user's session and user rows; one is
+the role check."""
 
 from typing import Any
 
@@ -41,8 +42,9 @@ def test_trace_list(api: Client, django_assert_num_queries: Any, traces: int) ->
 def test_trace_detail(api: Client, django_assert_num_queries: Any, extra_steps: int) -> None:
     trace_id = _stored_trace(extra_steps)
 
-    # session, user, permissions, trace, root span, services, models
-    with django_assert_num_queries(7):
+    # session, user, permissions, trace, root span, services, models, the critical path's spans and the events of
+    # those that retried, the previous run
+    with django_assert_num_queries(10):
         assert api.get(f"/api/traces/{trace_id}").status_code == 200
 
 
@@ -55,3 +57,33 @@ def test_span_tree_reads_the_trace_row_once(api: Client, django_assert_num_queri
         assert api.get(f"/api/traces/{trace_id}/spans").status_code == 200
 
     assert len([q for q in captured.captured_queries if 'FROM "traces"' in q["sql"]]) == 1
+
+
+def _stored_run(steps: int) -> str:
+    spans = agent_trace()
+    spans += [
+        SpanSpec(
+            spans[0].trace_id,
+            new_span_id(),
+            "chat gpt-4o",
+            spans[0].span_id,
+            attributes={
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": "gpt-4o",
+                "gen_ai.input.messages": f'[{{"role": "user", "content": "step {i}"}}]',
+            },
+        )
+        for i in range(steps)
+    ]
+    ingest_request(export_request(spans))
+    return spans[0].trace_id
+
+
+@pytest.mark.parametrize("steps", [1, 40])
+def test_compare_with_payload_diffs(client: Client, engineer: User, django_assert_num_queries: Any, steps: int) -> None:
+    a, b = _stored_run(steps), _stored_run(steps)
+    client.force_login(engineer)
+
+    # session, user, permissions, both traces, both runs' steps, the matched steps' payload refs, their blobs
+    with django_assert_num_queries(9):
+        assert client.get("/api/traces/compare", {"a": a, "b": b}).status_code == 200
