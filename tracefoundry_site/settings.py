@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tracefoundry_site.db_routing.ReplicaReadsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -95,6 +96,22 @@ else:
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
         "timeout": env.float("DATABASE_POOL_TIMEOUT_SECONDS", default=5),
     }
+
+# Read replicas (tracefoundry_site/db_routing.py; README "Scaling"): DATABASE_REPLICA_URL names one or several
+# Postgres streaming replicas (comma-separated), used for the reads of safe web requests while each answers and
+# replays at most DATABASE_REPLICA_MAX_LAG_SECONDS behind; each web process checks them every
+# DATABASE_REPLICA_CHECK_SECONDS. Everything else, and every client for a few seconds after it wrote, uses the primary.
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=5)
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=2)
+for _number, _replica_url in enumerate(env.list("DATABASE_REPLICA_URL", default=[]), start=1):
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs a Postgres DATABASE_URL (SQLite has no replicas).")
+    DATABASES[f"replica{_number}"] = {
+        **env.db_url_config(_replica_url),
+        **{key: DATABASES["default"][key] for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "OPTIONS")},
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["tracefoundry_site.db_routing.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
