@@ -10,10 +10,10 @@ import requests
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
+from rest_framework.authtoken.models import Token
 
 from bundles.exports import export_trace
 from bundles.tests.factories import store_trace
-from conftest import PASSWORD
 from testing.factories import agent_trace
 from testing.replica import Replica, postgres_bindir, streaming_replica
 from testing.servers import database_url, web_server
@@ -53,8 +53,9 @@ def listed(client: requests.Session, base_url: str) -> set[str]:
 
 
 def reader(user: User) -> requests.Session:
+    """A client with a cookie jar, signed in with an API token (the servers cannot check the tests' fast hashes)."""
     client = requests.Session()
-    client.auth = (user.username, PASSWORD)
+    client.headers["Authorization"] = f"Token {Token.objects.get_or_create(user=user)[0].key}"
     return client
 
 
@@ -65,9 +66,9 @@ def test_reads_go_to_the_replica_and_a_client_reads_its_own_import_from_the_prim
     bundle = export_trace(store_trace(agent_trace()), include_payloads=False, redaction="standard").content
     imported_trace = Trace.objects.exclude(trace_id=old_trace).get().trace_id
     Trace.objects.filter(trace_id=imported_trace).delete()
+    other_client, importer = reader(engineer), reader(engineer)
     replica.wait_caught_up()
     replica.pause_replay()
-    other_client, importer = reader(engineer), reader(engineer)
 
     with serve_with_replica(replica, DATABASE_REPLICA_MAX_LAG_SECONDS="3600") as base_url:
         imported = importer.post(base_url + "/api/bundles/import", files={"bundle": io.BytesIO(bundle)}, timeout=30)
@@ -89,35 +90,39 @@ def test_reads_go_to_the_replica_and_a_client_reads_its_own_import_from_the_prim
 
 def test_a_lagging_replica_is_skipped(replica: Replica, viewer: User) -> None:
     old_trace = store_trace(agent_trace())
+    client = reader(viewer)
     replica.wait_caught_up()
     replica.pause_replay()
     new_trace = store_trace(agent_trace())
     time.sleep(1.5)
 
     with serve_with_replica(replica, DATABASE_REPLICA_MAX_LAG_SECONDS="1") as base_url:
-        seen = listed(reader(viewer), base_url)
+        seen = listed(client, base_url)
 
     assert seen == {old_trace, new_trace}
 
 
 def test_a_replica_found_down_is_skipped(replica: Replica, viewer: User) -> None:
     trace_id = store_trace(agent_trace())
+    client = reader(viewer)
     replica.stop()
 
     with serve_with_replica(replica, DATABASE_REPLICA_CHECK_SECONDS="0") as base_url:
-        seen = listed(reader(viewer), base_url)
+        seen = listed(client, base_url)
 
     assert seen == {trace_id}
 
 
 def test_a_replica_that_fails_between_checks_is_replaced_by_the_primary(replica: Replica, viewer: User) -> None:
     old_trace = store_trace(agent_trace())
+    client = reader(viewer)
     replica.wait_caught_up()
     replica.pause_replay()
     new_trace = store_trace(agent_trace())
-    client = reader(viewer)
 
-    with serve_with_replica(replica, DATABASE_REPLICA_CHECK_SECONDS="600", DATABASE_REPLICA_MAX_LAG_SECONDS="3600") as base_url:
+    with serve_with_replica(
+        replica, DATABASE_REPLICA_CHECK_SECONDS="600", DATABASE_REPLICA_MAX_LAG_SECONDS="3600"
+    ) as base_url:
         from_replica = listed(client, base_url)
         replica.stop()
         after_stop = listed(client, base_url)
