@@ -20,12 +20,12 @@ import psycopg
 
 from testing.servers import PROJECT_DIR, free_port
 
-PRIMARY = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+PRIMARY = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
 def postgres_bindir() -> Path | None:
     """The folder of the server binaries matching the primary's major version, if installed."""
-    with psycopg.connect(**PRIMARY, dbname="postgres", autocommit=True) as primary:
+    with psycopg.connect(PRIMARY, autocommit=True) as primary:
         major = int(primary.info.server_version) // 10000
     bindir = Path(f"/usr/lib/postgresql/{major}/bin")
     return bindir if (bindir / "pg_basebackup").exists() and (bindir / "postgres").exists() else None
@@ -44,7 +44,7 @@ def _primary_settings() -> dict[str, str]:
         "max_prepared_transactions",
         "max_locks_per_transaction",
     )
-    with psycopg.connect(**PRIMARY, dbname="postgres", autocommit=True) as primary:
+    with psycopg.connect(PRIMARY, autocommit=True) as primary:
         rows = primary.execute("SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", [list(names)]).fetchall()
     return dict(rows)
 
@@ -86,7 +86,7 @@ class Replica:
 
     def wait_caught_up(self, timeout: float = 60) -> None:
         """Wait until the replica has replayed everything the primary has written so far."""
-        with psycopg.connect(**PRIMARY, dbname="postgres", autocommit=True) as primary:
+        with psycopg.connect(PRIMARY, autocommit=True) as primary:
             row = primary.execute("SELECT pg_current_wal_lsn()::text").fetchone()
         assert row is not None
         target = row[0]

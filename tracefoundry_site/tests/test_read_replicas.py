@@ -4,6 +4,7 @@ and whenever the replica lags or is down (tracefoundry_site/db_routing.py)."""
 import io
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 import pytest
 import requests
@@ -40,7 +41,7 @@ def replica(replica_server: Replica, transactional_db: None) -> Iterator[Replica
     replica_server.resume_replay()
 
 
-def serve_with_replica(replica: Replica, **extra_env: str) -> Iterator[str]:
+def serve_with_replica(replica: Replica, **extra_env: str) -> AbstractContextManager[str]:
     settings_dict = connection.settings_dict
     env = {"DATABASE_REPLICA_URL": replica.url(settings_dict["NAME"]), "DATABASE_POOL_TIMEOUT_SECONDS": "1"}
     return web_server(database_url(settings_dict), workers=1, extra_env={**env, **extra_env})
