@@ -106,9 +106,12 @@ DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", def
 for _number, _replica_url in enumerate(env.list("DATABASE_REPLICA_URL", default=[]), start=1):
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         raise ImproperlyConfigured("DATABASE_REPLICA_URL needs a Postgres DATABASE_URL (SQLite has no replicas).")
+    _replica = env.db_url_config(_replica_url)
     DATABASES[f"replica{_number}"] = {
-        **env.db_url_config(_replica_url),
-        **{key: DATABASES["default"][key] for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "OPTIONS")},
+        **_replica,
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {**_replica.get("OPTIONS", {}), "pool": DATABASES["default"]["OPTIONS"]["pool"]},
         "TEST": {"MIRROR": "default"},
     }
 DATABASE_ROUTERS = ["tracefoundry_site.db_routing.ReplicaRouter"]
