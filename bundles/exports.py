@@ -6,6 +6,8 @@ so asking for `off` returns what was stored and asking for `strict` masks person
 outside the allowlist even for spans stored under `standard`. Strict exports carry no payloads: the API, the CLI
 and import refuse to ask for them (`bundles.format.export_options_problem`), and this module leaves them out. A payload
 whose content changes under the requested mode gets a new hash, and the refs on the spans are rewritten to it.
+With payloads, spans name them by content ref (`sha256:`, checkable by the receiver); without, spans keep their
+public refs, from which nobody can confirm a guess of the content.
 
 Who may ask for which options is decided by the caller (`accounts.roles.export_requirements`); this module
 only exports.

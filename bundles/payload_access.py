@@ -61,7 +61,10 @@ class StoredCheck:
 
 
 def export_payloads(spans: list[OtlpSpan], mode: RedactionMode) -> ExportedPayloads:
-    """The payloads the spans refer to, redacted again under `mode`, and the spans with matching refs."""
+    """The payloads the spans refer to, redacted again under `mode`, and the spans with matching refs: content
+    refs (`sha256:`), not the public ones the spans are stored with, so the receiver checks each file against
+    the refs naming it."""
+    spans = [with_content_refs(span) for span in spans]
     shas = referenced_shas(spans)
     blobs = PayloadBlob.objects.filter(sha256__in=shas).order_by("sha256")
     redactor = redactor_for(mode)
@@ -83,6 +86,24 @@ def export_payloads(spans: list[OtlpSpan], mode: RedactionMode) -> ExportedPaylo
     if missing:
         logger.warning("%d payload ref(s) of an exported trace have no stored blob", len(missing))
     return ExportedPayloads([rename_span_refs(span, renamed) for span in spans], list(exported.values()))
+
+
+def with_content_refs(span: OtlpSpan) -> OtlpSpan:
+    """The span with every ref on it and on its events in content form (`sha256:<hex>`)."""
+    return replace(
+        span,
+        attributes=_content_ref_attributes(span.attributes),
+        events=[
+            {**event, "attributes": _content_ref_attributes(event.get("attributes") or {})} for event in span.events
+        ],
+    )
+
+
+def _content_ref_attributes(attributes: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    result = dict(attributes)
+    for ref in refs.refs_of(attributes):
+        result[ref.attribute] = refs.ref_value(ref.sha256)
+    return result
 
 
 def referenced_shas(spans: Iterable[OtlpSpan]) -> set[str]:

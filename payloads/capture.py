@@ -19,6 +19,7 @@ from payloads.hashing import sha256_hex
 from payloads.policy import SUFFIX_ROLE, PayloadAttributeRule, PayloadEventRule, Policy
 from payloads.redaction import (
     DROPPED_ATTRIBUTES_KEY,
+    SECRET_VALUE_MASK,
     Redactor,
     is_own_key,
 )
@@ -56,7 +57,7 @@ class CapturedSpan:
 
 
 # How an attribute key is handled, decided once per key and policy (see `SpanCapture._classify`).
-_PLAIN, _DROP, _OWN_REF, _PAYLOAD = range(4)
+_PLAIN, _DROP, _OWN_REF, _PAYLOAD, _SECRET = range(5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +106,16 @@ class SpanCapture:
                 else:
                     role = key[len(rule.prefix) :] if rule.role == SUFFIX_ROLE else rule.role
                     sources.setdefault(role, {})[key] = value
+            elif kind.kind == _SECRET:
+                attributes[kind.stored_key] = SECRET_VALUE_MASK
             elif kind.kind == _OWN_REF:
                 sha = refs.sha256_of_value(value)
                 if sha:
                     declared.append(DeclaredRef(role=kind.role, attribute=key, sha256=sha))
-                attributes[kind.stored_key] = text(value) if value.__class__ is str else masked_value(value)
+                    # Sent as a content ref (an SDK's upload, a bundle's payload): the span shows the public ref.
+                    attributes[kind.stored_key] = refs.public_value(sha)
+                else:
+                    attributes[kind.stored_key] = text(value) if value.__class__ is str else masked_value(value)
             else:
                 dropped += 1
         events, event_roles = self._take_event_content(span.events, sources)
@@ -123,10 +129,10 @@ class SpanCapture:
 
         payloads = tuple(self._payload(role, role_sources) for role, role_sources in sources.items())
         for payload in payloads:
-            attributes[refs.ref_key(payload.role)] = refs.ref_value(payload.sha256)
+            attributes[refs.ref_key(payload.role)] = refs.public_value(payload.sha256)
             attributes[refs.size_key(payload.role)] = len(payload.content)
         if event_roles:
-            role_refs = {payload.role: refs.ref_value(payload.sha256) for payload in payloads}
+            role_refs = {payload.role: refs.public_value(payload.sha256) for payload in payloads}
             events = [
                 {
                     **event,
@@ -188,6 +194,11 @@ class SpanCapture:
         if is_own_key(key):
             role = refs.ref_role(key)
             return _KeyKind(_OWN_REF, stored_key, role=role) if role else _KeyKind(_PLAIN, stored_key)
+        if self.redactor.is_secret_key(key):
+            # A secret is masked whole, never kept as a payload; strict mode drops it like any unlisted key.
+            if self.redactor.drops_unlisted and not self.redactor.is_allowed(key):
+                return _KeyKind(_DROP, stored_key)
+            return _KeyKind(_SECRET, stored_key)
         rule = self.policy.payload_rule(key)
         if rule is not None and not (rule.role == SUFFIX_ROLE and not refs.is_role(key[len(rule.prefix) :])):
             return _KeyKind(_PAYLOAD, stored_key, rule=rule)

@@ -7,9 +7,11 @@ trip happens while trace rows are locked), then `write_refs` inside its transact
 inline bytes, last-referenced times, one `SpanPayloadRef` per span and role, see `payloads.row_insert`).
 Large blobs are written from a small thread pool, since filesystem and S3 writes wait on I/O.
 
-Known limits: bytes written for a batch whose transaction then fails stay in the storage without a row
-(harmless: the same content maps to the same key); `tracefoundry.payload.<role>_ref` attributes sent by an
-SDK are linked only when that blob was uploaded before the span arrived.
+When the transaction fails, `discard_unstored` removes the bytes the batch wrote that no row references (see
+`payloads.orphans`, which also sweeps what a crash leaves behind).
+
+Known limits: `tracefoundry.payload.<role>_ref` attributes sent by an SDK are linked only when that blob was
+uploaded before the span arrived.
 """
 
 import json
@@ -22,7 +24,7 @@ from django.core.files.storage import Storage
 from django.db import transaction
 from django.utils import timezone
 
-from payloads import refs, storage
+from payloads import orphans, refs, storage
 from payloads.capture import (
     JSON_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
@@ -103,6 +105,10 @@ class PayloadBatch:
         missing = [payload for sha, payload in self._payloads.items() if sha not in self._known]
         self._new_blobs = _blob_rows(missing)
 
+    def discard_unstored(self) -> None:
+        """The batch was refused after `store_blobs`: remove the bytes it wrote that no row references."""
+        orphans.discard_unreferenced({row.sha256: row.storage_key for row in self._new_blobs if row.storage_key})
+
     def write_refs(self, new_spans: set[tuple[str, str]], span_pks: SpanPkLookup) -> None:
         """Blob rows, and the refs of the spans this transaction inserted (`new_spans`, as (trace_id, span_id)):
         a re-sent span keeps the refs it was first stored with. Inside the spans' transaction, after the spans.
@@ -168,8 +174,12 @@ def store_payload(body: bytes, content_type: str, mode: RedactionMode | str | No
         content_type_stored, mode_stored = existing.content_type, existing.redaction_mode
     else:
         rows = _blob_rows([payload])
-        with transaction.atomic():
-            insert_blobs(rows, now)
+        try:
+            with transaction.atomic():
+                insert_blobs(rows, now)
+        except BaseException:
+            orphans.discard_unreferenced({row.sha256: row.storage_key for row in rows if row.storage_key})
+            raise
         content_type_stored, mode_stored = payload.content_type, payload.redaction_mode
     return StoredPayload(
         sha256=payload.sha256,

@@ -50,6 +50,8 @@ class Pattern:
     pattern_class: str
     regex: re.Pattern[str]
     hints: tuple[str, ...]
+    # Text of at most this many characters is scanned without looking for a hint (0: hints always apply).
+    hints_above_chars: int
     check: str
     # The regex runs only on text with at least this many ASCII digits (0: always).
     min_digits: int
@@ -66,6 +68,13 @@ class Policy:
     payload_attribute_regexes: tuple[re.Pattern[str], ...]
     payload_events: tuple[PayloadEventRule, ...]
     patterns: tuple[Pattern, ...]
+    # Matches a normalised key (see `is_secret_key`) ending in one of the `secret_keys` names.
+    secret_keys: re.Pattern[str]
+
+    def is_secret_key(self, key: str) -> bool:
+        """Whether `key` names a secret: lower-cased, with `.`, `-` and spaces read as `_`, it ends in one of
+        the `secret_keys` names (`db.password`, `X-Api-Key`; camelCase `clientSecret` too)."""
+        return self.secret_keys.search(_normalised_key(key)) is not None
 
     def is_allowed(self, key: str) -> bool:
         return self.allowed.fullmatch(key) is not None
@@ -110,7 +119,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         root,
         "the policy",
         required={"version"},
-        optional={"allowed_attributes", "payload_attributes", "payload_events", "patterns"},
+        optional={"allowed_attributes", "payload_attributes", "payload_events", "secret_keys", "patterns"},
     )
     version = reader.scalar(top["version"], "version")
     if version != "1":
@@ -118,6 +127,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     allowed = [reader.glob(node, "allowed_attributes entry") for node in reader.sequence(top.get("allowed_attributes"))]
     attribute_rules = [reader.payload_attribute(node) for node in reader.sequence(top.get("payload_attributes"))]
     event_rules = [reader.payload_event(node) for node in reader.sequence(top.get("payload_events"))]
+    secret_keys = [reader.name(node, "secret_keys entry") for node in reader.sequence(top.get("secret_keys"))]
     patterns = [reader.pattern(node) for node in reader.sequence(top.get("patterns"))]
     names = [pattern.name for pattern in patterns]
     for node, pattern in zip(reader.sequence(top.get("patterns")), patterns, strict=True):
@@ -130,7 +140,24 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         payload_attribute_regexes=tuple(re.compile(fnmatch.translate(rule.glob)) for rule in attribute_rules),
         payload_events=tuple(event_rules),
         patterns=tuple(patterns),
+        secret_keys=_secret_keys_regex(secret_keys),
     )
+
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_KEY_SEPARATORS = str.maketrans({".": "_", "-": "_", " ": "_"})
+
+
+def _normalised_key(key: str) -> str:
+    # `clientSecret` -> `client_secret`, `X-Api-Key` -> `x_api_key`, `aws.secret_access_key` as it is.
+    return _CAMEL_BOUNDARY.sub("_", key).lower().translate(_KEY_SEPARATORS)
+
+
+def _secret_keys_regex(names: list[str]) -> re.Pattern[str]:
+    if not names:
+        return _NEVER
+    alternatives = "|".join(re.escape(name) for name in sorted(set(names)))
+    return re.compile(rf"(?:^|_)(?:{alternatives})$")
 
 
 def _globs_regex(globs: list[str]) -> re.Pattern[str]:
@@ -231,7 +258,10 @@ class _Reader:
 
     def pattern(self, node: yaml.Node) -> Pattern:
         fields = self.mapping(
-            node, "a patterns entry", required={"name", "class", "regex"}, optional={"hints", "check", "min_digits"}
+            node,
+            "a patterns entry",
+            required={"name", "class", "regex"},
+            optional={"hints", "hints_above_chars", "check", "min_digits"},
         )
         name = self.name(fields["name"], "pattern name")
         pattern_class = self.scalar(fields["class"], "class")
@@ -248,6 +278,9 @@ class _Reader:
         for hint_node, hint in zip(self.sequence(fields.get("hints")), hints, strict=True):
             if not hint or hint != hint.lower():
                 raise self.error(hint_node, f"pattern {name!r}: hints must be non-empty and lower-case")
+        above = self.scalar(fields["hints_above_chars"], "hints_above_chars") if "hints_above_chars" in fields else "0"
+        if not above.isdigit():
+            raise self.error(fields["hints_above_chars"], f"pattern {name!r}: hints_above_chars must be a whole number")
         check = self.scalar(fields["check"], "check") if "check" in fields else ""
         min_digits = self.scalar(fields["min_digits"], "min_digits") if "min_digits" in fields else "0"
         if not min_digits.isdigit():
@@ -259,6 +292,7 @@ class _Reader:
             pattern_class=pattern_class,
             regex=regex,
             hints=hints,
+            hints_above_chars=int(above),
             check=check,
             min_digits=int(min_digits),
             replacement=f"[REDACTED:{name}]",

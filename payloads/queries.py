@@ -1,7 +1,7 @@
 """Reads of payload refs and contents for the API, in bulk (one query for any number of spans).
 
-Callers check the caller's rights first: refs (role, size, hash, content type) are for everyone who may see
-the span; `payload_content` is for roles allowed to read payload contents.
+Callers check the caller's rights first: refs (role, size, public ref, content type) are for everyone who may
+see the span; `payload_content` (with the content hash) is for roles allowed to read payload contents.
 """
 
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 
 from payloads import storage
 from payloads.models import PayloadBlob, SpanPayloadRef
-from payloads.refs import ref_value, refs_of
+from payloads.refs import public_value, refs_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class PayloadContent:
 
     @property
     def ref(self) -> str:
-        return ref_value(self.sha256)
+        return public_value(self.sha256)
 
 
 def refs_for_spans(span_pks: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -48,12 +48,11 @@ def _refs_by_span(refs_query: QuerySet[SpanPayloadRef]) -> dict[int, list[dict[s
     for span_pk, role, attribute, sha256, size_bytes, content_type in rows:
         refs.setdefault(span_pk, []).append(
             {
-                "ref": ref_value(sha256),
+                "ref": public_value(sha256),
                 "role": role,
                 "attribute": attribute,
                 "size_bytes": size_bytes,
                 "content_type": content_type,
-                "sha256": sha256,
                 "status": "stored",
             }
         )
@@ -69,16 +68,15 @@ def unlinked_refs(
     status = "expired" if span_age_days > settings.RETENTION_PAYLOAD_DAYS else "missing"
     return [
         {
-            "ref": ref_value(ref.sha256),
+            "ref": public_value(ref.sha256),
             "role": ref.role,
             "attribute": ref.attribute,
             "size_bytes": ref.size,
             "content_type": None,
-            "sha256": ref.sha256,
             "status": status,
         }
         for ref in sorted(refs_of(attributes), key=lambda ref: ref.attribute)
-        if ref_value(ref.sha256) not in linked_refs
+        if public_value(ref.sha256) not in linked_refs
     ]
 
 

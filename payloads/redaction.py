@@ -24,6 +24,8 @@ from payloads.contracts import RedactionMode
 from payloads.policy import CREDENTIAL, PERSONAL, Pattern, Policy, cached_policy
 
 DROPPED_ATTRIBUTES_KEY = "tracefoundry.redaction.dropped_attributes"
+# What is left of a value whose key names a secret (policy `secret_keys`), whatever the value's type.
+SECRET_VALUE_MASK = "[REDACTED:secret_key]"  # noqa: S105 (the mask, not a secret)
 _REDACTION_KEY_PREFIX = "tracefoundry.redaction."
 # Shorter strings cannot hold any of the patterns we look for (the shortest, an email, is a@b.cd).
 _MIN_SECRET_CHARS = 6
@@ -70,13 +72,14 @@ class Redactor:
         self.policy = policy
         self.mode = mode
         masked = _MASKED_CLASSES[mode]
-        self._steps: tuple[tuple[tuple[str, ...], int, Callable[[str], str]], ...] = tuple(
-            (pattern.hints, pattern.min_digits, _substitution(pattern))
+        self._steps: tuple[tuple[tuple[str, ...], int, int, Callable[[str], str]], ...] = tuple(
+            (pattern.hints, pattern.hints_above_chars, pattern.min_digits, _substitution(pattern))
             for pattern in policy.patterns
             if pattern.pattern_class in masked
         )
         self.drops_unlisted = mode == RedactionMode.STRICT
         self._allowed: dict[str, bool] = {}
+        self._secret_keys: dict[str, bool] = {}
         self._redacted_short: dict[str, str] = {}
 
     def text(self, text: str) -> str:
@@ -93,8 +96,9 @@ class Redactor:
 
     def _scan(self, text: str) -> str:
         lowered = text.lower()
-        for hints, min_digits, substitute in self._steps:
-            if hints:
+        length = len(text)
+        for hints, hints_above_chars, min_digits, substitute in self._steps:
+            if hints and length > hints_above_chars:
                 for hint in hints:
                     if hint in lowered:
                         break
@@ -113,8 +117,21 @@ class Redactor:
         if isinstance(value, list):
             return [self.value(item) for item in value]
         if isinstance(value, dict):
-            return {self.text(key): self.value(item) for key, item in value.items()}
+            return {
+                self.text(key): SECRET_VALUE_MASK if self.is_secret_key(key) else self.value(item)
+                for key, item in value.items()
+            }
         return value
+
+    def is_secret_key(self, key: str) -> bool:
+        """Whether the value under `key` is masked whole (never under `off`; TraceFoundry's own keys never)."""
+        secret = self._secret_keys.get(key)
+        if secret is None:
+            secret = bool(self._steps) and not is_own_key(key) and self.policy.is_secret_key(key)
+            if len(self._secret_keys) >= _KEY_CACHE_LIMIT:
+                self._secret_keys.clear()
+            self._secret_keys[key] = secret
+        return secret
 
     def is_allowed(self, key: str) -> bool:
         allowed = self._allowed.get(key)
@@ -135,7 +152,7 @@ class Redactor:
             if self.drops_unlisted and not self.is_allowed(key):
                 dropped += 1
                 continue
-            kept[self.text(key)] = self.value(value)
+            kept[self.text(key)] = SECRET_VALUE_MASK if self.is_secret_key(key) else self.value(value)
         return kept, dropped
 
     def nested(self, items: list[dict[str, Any]], text_fields: tuple[str, ...]) -> tuple[list[dict[str, Any]], int]:
@@ -155,10 +172,11 @@ class Redactor:
         return result, dropped
 
     def scope(self, scope: dict[str, Any]) -> dict[str, Any]:
-        # Scope attributes describe the instrumentation library: masked, never dropped.
-        if not self._steps or not scope.get("attributes"):
+        # The scope describes the instrumentation library: its name, version and attributes are masked, never
+        # dropped.
+        if not self._steps or not scope:
             return scope
-        return {**scope, "attributes": self.value(scope["attributes"])}
+        return {key: self.value(value) for key, value in scope.items()}
 
 
 def redact_span_parts(parts: SpanParts, redactor: Redactor) -> SpanParts:

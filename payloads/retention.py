@@ -4,7 +4,8 @@ references any more, in bounded batches (RETENTION_BATCH_SIZE rows), each batch 
 The span keeps its `tracefoundry.payload.<role>_ref` attribute, so the trace still opens and shows that payload as
 expired (a ref attribute without a ref row). Blobs nothing references (for whichever reason: this, or metadata
 retention in `traces.retention` deleting spans) leave their table and, unless their bytes were inline in their
-row, the payload storage. Payload expiry changes no trace summary: summaries hold no payload data.
+row, the payload storage; last, objects in the payload storage that no row names and that are older than the same
+grace period go too (`payloads.orphans`). Payload expiry changes no trace summary: summaries hold no payload data.
 
 The age of a ref is its span's, read through the ref's relation to the span (the ORM join; nothing of `traces` is
 imported). Also the clock and budget helpers both retention modules share.
@@ -20,6 +21,7 @@ from django.db.models import Exists, OuterRef, ProtectedError
 from django.utils import timezone
 
 from payloads.models import PayloadBlob, SpanPayloadRef
+from payloads.orphans import sweep_orphan_files
 from payloads.storage import payload_storage
 
 _NANOS_PER_SECOND = 1_000_000_000
@@ -56,6 +58,8 @@ class PayloadExpiry:
     blobs_deleted: int
     batches: int
     dry_run: bool
+    # Objects in the payload storage that no blob row referenced (left by refused batches or crashes).
+    orphan_files_deleted: int = 0
 
 
 def expire_payloads(
@@ -104,7 +108,8 @@ def expire_payloads(
             break
         blobs_deleted += swept
         batches += 1
-    return PayloadExpiry(cutoff, refs_deleted, blobs_deleted, batches, dry_run=False)
+    orphan_files = sweep_orphan_files(grace_cutoff, size) if within_budget(started, max_seconds, 0, None) else 0
+    return PayloadExpiry(cutoff, refs_deleted, blobs_deleted, batches, dry_run=False, orphan_files_deleted=orphan_files)
 
 
 def _sweep_unreferenced_blobs(grace_cutoff: datetime, size: int) -> int | None:

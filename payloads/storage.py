@@ -8,7 +8,8 @@ uncompressed content), so identical content is stored once and writing the same 
 `read_content` is the one way to read a blob back, wherever its bytes are: it decompresses with the expected
 size as a bound and checks the hash; a mismatch raises `CorruptPayload` and the bytes are never returned.
 
-Known limits: nothing here deletes blobs (retention does: inline bytes go with their row, stored ones by key);
+Known limits: nothing here deletes blobs (retention does: inline bytes go with their row, stored ones by key;
+`payloads.orphans` removes bytes no row references);
 the filesystem backend relies on an atomic rename, so PAYLOAD_DIR must be on one filesystem; changing
 PAYLOAD_INLINE_MAX_BYTES moves no existing blob.
 """
@@ -16,8 +17,10 @@ PAYLOAD_INLINE_MAX_BYTES moves no existing blob.
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import IO, Any
 
@@ -158,6 +161,27 @@ def _decode(data: bytes, compression: str, size_bytes: int, sha256: str) -> byte
 
 def write(storage: Storage, key: str, data: bytes) -> None:
     storage.save(key, ContentFile(data))
+
+
+def stored_objects(older_than: datetime) -> Iterator[str]:
+    """The keys of every object in the payload storage last written before `older_than` (blobs and the
+    temporary files of interrupted writes alike)."""
+    backend = payload_storage()
+    if isinstance(backend, FileSystemStorage):
+        root = backend.location
+        cutoff = older_than.timestamp()
+        for directory, _, files in os.walk(root):
+            for name in files:
+                path = os.path.join(directory, name)
+                with suppress(FileNotFoundError):
+                    if os.stat(path).st_mtime < cutoff:
+                        yield os.path.relpath(path, root).replace(os.sep, "/")
+        return
+    bucket = backend.bucket  # type: ignore[attr-defined]
+    prefix = backend.location  # type: ignore[attr-defined]
+    for item in bucket.objects.filter(Prefix=f"{prefix}/" if prefix else ""):
+        if item.last_modified.astimezone(UTC) < older_than:
+            yield item.key.removeprefix(f"{prefix}/") if prefix else item.key
 
 
 def _read_stored(storage: Storage, key: str, sha256: str) -> bytes:

@@ -271,6 +271,9 @@ GIT_COMMIT = env.str("GIT_COMMIT", default="")
 # PAYLOAD_INLINE_MAX_BYTES once encoded (zstd when smaller), kept in the database: one file or object per small
 # blob costs more than the rest of ingest. 0 sends every blob to the storage.
 REDACTION_MODE = env.str("REDACTION_MODE", default="standard")
+# The key that turns content hashes into the payload refs spans carry (see payloads/hashing.py); empty: derived
+# from SECRET_KEY. Keep it stable: refs already stored on spans are readable only under the key they were made with.
+PAYLOAD_REF_KEY = env.str("PAYLOAD_REF_KEY", default="")
 TRACE_ALLOWLIST_FILE = Path(env.str("TRACE_ALLOWLIST_FILE", default=str(BASE_DIR / "deploy" / "trace-allowlist.yaml")))
 PAYLOAD_STORAGE = env.str("PAYLOAD_STORAGE", default="filesystem")
 PAYLOAD_DIR = Path(env.str("PAYLOAD_DIR", default=str(VAR_DIR / "payloads")))

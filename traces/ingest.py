@@ -101,6 +101,14 @@ def span_row(span: OtlpSpan, prices: PriceTable, environment: str | None = None)
 
 def write_spans(spans: list[SpanRow], trace_ids: list[str], source: str, payloads: PayloadBatch) -> None:
     payloads.store_blobs()  # content-addressed, so storing before the transaction is idempotent
+    try:
+        _write_spans_locked(spans, trace_ids, source, payloads)
+    except BaseException:
+        payloads.discard_unstored()  # refused: no bytes stay behind without a row
+        raise
+
+
+def _write_spans_locked(spans: list[SpanRow], trace_ids: list[str], source: str, payloads: PayloadBatch) -> None:
     with transaction.atomic():
         search_texts = _lock_traces(trace_ids, source)
         rows_by_trace = _stored_summary_rows(trace_ids)

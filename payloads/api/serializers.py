@@ -14,6 +14,7 @@ class StoredPayloadSerializer(serializers.Serializer):
 
 class PayloadContentSerializer(serializers.Serializer):
     ref = serializers.CharField()
+    # The content hash, for those who may read the content anyway.
     sha256 = serializers.CharField()
     content_type = serializers.CharField()
     size_bytes = serializers.IntegerField()

@@ -8,6 +8,7 @@ from django.test import Client
 from payloads import storage
 from payloads.hashing import sha256_hex
 from payloads.models import PayloadBlob
+from payloads.refs import public_value
 
 SECRET = "sk-proj-T3stOnlyFakeKey0123456789abcdefXYZ"
 CONTENT = json.dumps([{"role": "user", "content": f"use key {SECRET} please"}])
@@ -69,15 +70,17 @@ def test_upload_limits(client: Client, ingest_key: str, settings) -> None:
 
 @pytest.mark.django_db
 def test_engineer_reads_the_redacted_content(client: Client, ingest_key: str, engineer) -> None:
-    ref = _upload(client, ingest_key).json()["ref"]
+    # The upload answers with the content ref (the uploader knows the content); spans show the public ref.
+    sha256 = _upload(client, ingest_key).json()["ref"].removeprefix("sha256:")
     client.force_login(engineer)
 
-    response = client.get(f"/api/payloads/{ref}")
+    response = client.get(f"/api/payloads/{public_value(sha256)}")
 
     assert response.status_code == 200
+    assert client.get(f"/api/payloads/sha256:{sha256}").json() == response.json()
     assert response.json() == {
-        "ref": ref,
-        "sha256": ref.removeprefix("sha256:"),
+        "ref": public_value(sha256),
+        "sha256": sha256,
         "content_type": "application/json",
         "size_bytes": len(REDACTED.encode()),
         "redaction_mode": "standard",

@@ -5,6 +5,7 @@ import pytest
 from payloads.capture import SpanCapture
 from payloads.contracts import OtlpSpan
 from payloads.redaction import DROPPED_ATTRIBUTES_KEY, SpanParts, redact_span_parts, redactor_for
+from payloads.refs import public_value
 
 SECRET = "sk-proj-T3stOnlyFakeKey0123456789abcdefXYZ"
 EMAIL = "jane.roe@example.org"
@@ -69,7 +70,8 @@ def test_capture_leaves_what_redact_span_parts_gives(mode: str) -> None:
     result = captured.span
     assert result.name == expected.name
     assert result.status_message == expected.status_message
-    assert result.attributes == expected.attributes
+    # The content ref an SDK declared is shown as its public ref.
+    assert result.attributes == {**expected.attributes, "tracefoundry.payload.input_ref": public_value("a" * 64)}
     assert list(result.attributes) == list(expected.attributes)
     assert result.resource_attributes == expected.resource_attributes
     assert result.events == expected.events
@@ -91,5 +93,5 @@ def test_payload_attributes_leave_the_span_and_are_redacted() -> None:
     [payload] = captured.payloads
     assert SECRET.encode() not in payload.content
     assert b"[REDACTED:openai_api_key]" in payload.content
-    assert captured.span.attributes[f"tracefoundry.payload.{payload.role}_ref"] == f"sha256:{payload.sha256}"
+    assert captured.span.attributes[f"tracefoundry.payload.{payload.role}_ref"] == public_value(payload.sha256)
     assert captured.span.attributes[f"tracefoundry.payload.{payload.role}_size"] == len(payload.content)

@@ -6,47 +6,16 @@ under `off` (which proves the scan can see them, in both places a blob's bytes c
 import logging
 
 import pytest
-import zstandard
 from django.apps import apps
-from django.conf import settings
 from django.db import connection
 from django.test import Client
 
 from payloads.models import PayloadBlob, SpanPayloadRef
+from payloads.tests.dumps import blobs_dump, database_dump
 from payloads.tests.planted import CREDENTIAL_NEEDLES, PERSONAL_NEEDLES, TRACE_ID, planted_body
 from traces.models import Span
 
 ENCODINGS = ["protobuf", "json"]
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-
-
-def _database_dump() -> str:
-    """Every row of every table of the database, as text (raw SQL, so no model can hide a column)."""
-    rows: list[str] = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 (table names from introspection)
-            rows.extend(repr(tuple(map(_shown, row))) for row in cursor.fetchall())
-    return "\n".join(rows)
-
-
-def _shown(value: object) -> object:
-    # Postgres returns bytea as a memoryview, whose repr shows none of its bytes.
-    return bytes(value) if isinstance(value, memoryview) else value
-
-
-def _blobs_dump() -> str:
-    """Every blob's bytes, decompressed when they are zstd: the files under the payload folder and the bytes
-    kept inline in `payload_blobs` (read with raw SQL, like the database dump)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT inline_data FROM payload_blobs WHERE inline_data IS NOT NULL ORDER BY sha256")
-        inline = [bytes(data) for (data,) in cursor.fetchall()]
-    files = [path.read_bytes() for path in sorted(p for p in settings.PAYLOAD_DIR.rglob("*") if p.is_file())]
-    return "\n".join(_decompressed(data).decode("utf-8", errors="replace") for data in inline + files)
-
-
-def _decompressed(data: bytes) -> bytes:
-    return zstandard.ZstdDecompressor().decompress(data) if data.startswith(_ZSTD_MAGIC) else data
 
 
 def _places() -> set[str]:
@@ -95,7 +64,7 @@ def test_credentials_are_stored_nowhere(
     settings.REDACTION_MODE = mode
     _ingest(client, otlp_headers, encoding)
     client.force_login(engineer)
-    everywhere = "\n".join([_database_dump(), _blobs_dump(), _payload_answers(client), everything_logged.text])
+    everywhere = "\n".join([database_dump(), blobs_dump(), _payload_answers(client), everything_logged.text])
 
     assert Span.objects.filter(trace_id=TRACE_ID).count() == 2
     assert SpanPayloadRef.objects.filter(span__trace_id=TRACE_ID).count() == 7
@@ -113,7 +82,7 @@ def test_strict_also_removes_personal_data_and_unlisted_attributes(
     settings.REDACTION_MODE = "strict"
     _ingest(client, otlp_headers, encoding)
     client.force_login(engineer)
-    everywhere = "\n".join([_database_dump(), _blobs_dump(), _payload_answers(client), everything_logged.text])
+    everywhere = "\n".join([database_dump(), blobs_dump(), _payload_answers(client), everything_logged.text])
     llm = Span.objects.get(trace_id=TRACE_ID, name__startswith="chat")
 
     assert _places() == {blob_place}
@@ -130,7 +99,7 @@ def test_strict_also_removes_personal_data_and_unlisted_attributes(
 def test_standard_keeps_personal_data(encoding: str, blob_place: str, settings, client: Client, otlp_headers) -> None:
     settings.REDACTION_MODE = "standard"
     _ingest(client, otlp_headers, encoding)
-    everywhere = _database_dump() + _blobs_dump()
+    everywhere = database_dump() + blobs_dump()
 
     assert _places() == {blob_place}
     assert [needle for needle in PERSONAL_NEEDLES if needle in everywhere] == PERSONAL_NEEDLES
@@ -143,7 +112,7 @@ def test_off_stores_everything_so_the_scan_can_see_it(
 ) -> None:
     settings.REDACTION_MODE = "off"
     _ingest(client, otlp_headers, encoding)
-    database, blobs = _database_dump(), _blobs_dump()
+    database, blobs = database_dump(), blobs_dump()
     needles = CREDENTIAL_NEEDLES + PERSONAL_NEEDLES
 
     assert _places() == {blob_place}

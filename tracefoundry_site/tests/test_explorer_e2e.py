@@ -183,7 +183,7 @@ def test_viewer_sees_refs_and_hashes_but_never_the_content(
     expect(inspector).to_have_attribute("data-span-id", SEEDED.llm_span)
     expect(inspector.get_by_test_id("payload-no-access")).to_contain_text("do not have access")
     payload = inspector.locator("[data-testid=payload][data-role=input_messages]")
-    expect(payload).to_contain_text("sha256:")
+    expect(payload).to_contain_text("ref:")
     expect(payload.get_by_test_id("payload-open")).to_have_count(0)
     expect(inspector).not_to_contain_text(SEEDED.question)
     ref = payload.locator(".mono").first.inner_text().strip()

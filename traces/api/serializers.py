@@ -105,12 +105,12 @@ class TraceListSerializer(serializers.Serializer):
 
 
 class PayloadRefSerializer(serializers.Serializer):
+    # The public ref (`ref:<hex>`): no content hash is shown here, so nobody can confirm a guess of the content.
     ref = serializers.CharField()
     role = serializers.CharField()
     attribute = serializers.CharField()
     size_bytes = serializers.IntegerField(allow_null=True)
     content_type = serializers.CharField(allow_null=True)
-    sha256 = serializers.CharField()
     status = serializers.ChoiceField(choices=["stored", "expired", "missing"])
 
 

@@ -12,6 +12,7 @@ from tracefoundry.demo.load import SERVICE_NAME, run_seeds
 from accounts.models import IngestKey
 from payloads.models import PayloadBlob, SpanPayloadRef
 from payloads.queries import payload_content
+from payloads.refs import public_value
 from traces.models import Span, Trace, TraceStatus
 
 
@@ -87,7 +88,7 @@ def test_demo_load_stores_every_scenario_once_and_no_planted_secret(live_server,
         if key.startswith("tracefoundry.payload.") and key.endswith("_ref")
     }
     assert len(ref_values) > 100
-    assert {f"sha256:{sha}" for sha in PayloadBlob.objects.values_list("sha256", flat=True)} >= ref_values
+    assert {public_value(sha) for sha in PayloadBlob.objects.values_list("sha256", flat=True)} >= ref_values
     assert SpanPayloadRef.objects.filter(span__service=SERVICE_NAME).count() >= len(ref_values)
 
     # No planted secret anywhere: spans, trace summaries, payload contents.

@@ -463,7 +463,6 @@ export interface components {
             attribute: string;
             size_bytes: number | null;
             content_type: string | null;
-            sha256: string;
             status: components["schemas"]["PayloadRefStatusEnum"];
         };
         /**

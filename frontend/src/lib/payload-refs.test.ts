@@ -23,7 +23,6 @@ const stored: PayloadRef = {
   attribute: "gen_ai.input.messages",
   size_bytes: 1,
   content_type: "application/json",
-  sha256: sha,
   status: "stored",
 };
 
@@ -67,7 +66,6 @@ describe("payloadRefsOf", () => {
         attribute: "tracefoundry.payload.output_ref",
         size_bytes: 42,
         content_type: null,
-        sha256: other,
         status: "missing",
       },
     ]);

@@ -1,6 +1,8 @@
 /**
  * The payload-ref convention, the explorer's one copy of it. A span names each payload taken out of it by two
- * attributes: `tracefoundry.payload.<role>_ref` = `sha256:<64 lowercase hex>` and `tracefoundry.payload.<role>_size`
+ * attributes: `tracefoundry.payload.<role>_ref` = `ref:<64 lowercase hex>` (opaque: the content hash encrypted by
+ * the server; spans stored by SDK-side tools and older servers say `sha256:<64 lowercase hex>`, read here) and
+ * `tracefoundry.payload.<role>_size`
  * = its size in bytes, where a role is 1 to 48 of `[a-z0-9_]`. The server's payloads module owns the convention;
  * both are tested against the same golden fixtures (`payloads/tests/fixtures/payload_refs.json`).
  */
@@ -70,7 +72,6 @@ export function payloadRefsOf(
         attribute: refKey(ref.role),
         size_bytes: ref.size,
         content_type: null,
-        sha256: ref.hash,
         status: "missing",
       }),
     );

@@ -1,5 +1,6 @@
 """Settings from arguments and the environment, and redaction with the server's policy format."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,38 @@ def test_a_custom_policy_file_is_read(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text("version: 1\npatterns:\n  - {name: ticket, class: credential, regex: 'TKT-[0-9]{6}'}\n")
     assert build_redactor("standard", policy).redact("see TKT-123456") == ("see [REDACTED:ticket]", True)
+
+
+def _corpus(name: str) -> dict:
+    return json.loads((REPO / "payloads" / "tests" / "corpus" / name).read_text(encoding="utf-8"))
+
+
+_REDACTORS = {mode: build_redactor(mode) for mode in ("off", "standard", "strict")}
+
+
+def _cases(pattern_class: str) -> list[tuple[str, str]]:
+    return [
+        (case["context"].replace("{secret}", "".join(case["secret"])), case["expected"])
+        for case in _corpus("secrets.json")["cases"]
+        if case["class"] == pattern_class
+    ]
+
+
+@pytest.mark.parametrize(("text", "expected"), _cases("credential"))
+def test_the_sdk_masks_the_servers_credential_corpus_as_the_server_does(text: str, expected: str) -> None:
+    assert _REDACTORS["standard"].redact(text) == (expected, True)
+    assert _REDACTORS["strict"].redact(text) == (expected, True)
+    assert _REDACTORS["off"].redact(text) == (text, False)
+
+
+@pytest.mark.parametrize(("text", "expected"), _cases("personal"))
+def test_the_sdk_masks_the_servers_personal_data_corpus_in_strict_only(text: str, expected: str) -> None:
+    assert _REDACTORS["strict"].redact(text) == (expected, True)
+    assert _REDACTORS["standard"].redact(text) == (text, False)
+
+
+@pytest.mark.parametrize("mode", ["off", "standard", "strict"])
+def test_the_sdk_leaves_the_false_positive_corpus_untouched(mode: str) -> None:
+    redactor = _REDACTORS[mode]
+
+    assert [text for text in _corpus("harmless.json")["texts"] if redactor.redact(text)[0] != text] == []

@@ -30,6 +30,8 @@ export interface Pattern {
   patternClass: PatternClass;
   regex: RegExp;
   hints: string[];
+  /** Text of at most this many characters is scanned whether or not a hint occurs. */
+  hintsAboveChars: number;
   check: "luhn" | undefined;
 }
 
@@ -67,8 +69,16 @@ export class Redactor {
     // Hints are looked for in the text as it came in, not as earlier patterns left it: the server does so,
     // and a mask such as `[REDACTED:openai_api_key]` would otherwise wake up other patterns' hints.
     const lowered = text.toLowerCase();
+    // Python counts code points, not UTF-16 units: the server's `hints_above_chars` compares that count.
+    const length = codePoints(text);
     for (const pattern of this.patterns) {
-      if (pattern.hints.length > 0 && !pattern.hints.some((hint) => lowered.includes(hint))) continue;
+      if (
+        pattern.hints.length > 0 &&
+        length > pattern.hintsAboveChars &&
+        !pattern.hints.some((hint) => lowered.includes(hint))
+      ) {
+        continue;
+      }
       const result = substitute(pattern, text);
       text = result.text;
       redacted = redacted || result.count > 0;
@@ -93,6 +103,7 @@ export function parsePatterns(policy: unknown): Pattern[] {
   return entries.map((entry: unknown, index) => {
     if (typeof entry !== "object" || entry === null) throw new PolicyError(`patterns[${index}] must be a mapping`);
     const { name, regex, hints, check } = entry as Record<string, unknown>;
+    const hintsAboveChars = (entry as Record<string, unknown>).hints_above_chars ?? 0;
     const patternClass = (entry as Record<string, unknown>).class ?? "credential";
     if (typeof name !== "string" || !name) throw new PolicyError(`patterns[${index}] needs a name`);
     if (typeof regex !== "string") throw new PolicyError(`pattern ${name} needs a regex`);
@@ -100,6 +111,9 @@ export function parsePatterns(policy: unknown): Pattern[] {
       throw new PolicyError(`pattern ${name}: class must be credential or personal`);
     }
     if (check !== undefined && check !== "luhn") throw new PolicyError(`pattern ${name}: unknown check ${JSON.stringify(check)}`);
+    if (typeof hintsAboveChars !== "number" || !Number.isInteger(hintsAboveChars) || hintsAboveChars < 0) {
+      throw new PolicyError(`pattern ${name}: hints_above_chars must be a whole number`);
+    }
     if (hints !== undefined && !(Array.isArray(hints) && hints.every((hint) => typeof hint === "string"))) {
       throw new PolicyError(`pattern ${name}: hints must be a list of strings`);
     }
@@ -114,6 +128,7 @@ export function parsePatterns(policy: unknown): Pattern[] {
       patternClass,
       regex: compiled,
       hints: (hints ?? []).map((hint) => hint.toLowerCase()),
+      hintsAboveChars,
       check,
     };
   });
@@ -148,6 +163,16 @@ function substitute(pattern: Pattern, text: string): { text: string; count: numb
     count += 1;
   }
   return { text: output + text.slice(last), count };
+}
+
+function codePoints(text: string): number {
+  let count = text.length;
+  // Each surrogate pair is two UTF-16 units but one code point.
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) count -= 1;
+  }
+  return count;
 }
 
 export function luhnValid(candidate: string): boolean {

@@ -9,7 +9,23 @@ import { describe, it } from "node:test";
 import { buildRedactor, DEFAULT_POLICY_FILE, loadPatterns, parsePatterns, PolicyError, pythonRegexToJs } from "../src/redaction.js";
 
 // build-test/test/ → the repository's deploy/ folder.
-const SERVER_POLICY = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..", "deploy", "trace-allowlist.yaml");
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
+const SERVER_POLICY = join(REPO, "deploy", "trace-allowlist.yaml");
+
+// The server's secret and false-positive corpora (fake secrets, each stored in two fragments).
+interface SecretCase {
+  class: "credential" | "personal";
+  secret: string[];
+  context: string;
+  expected: string;
+}
+const corpus = (name: string): unknown => JSON.parse(readFileSync(join(REPO, "payloads", "tests", "corpus", name), "utf-8"));
+const SECRET_CASES = (corpus("secrets.json") as { cases: SecretCase[] }).cases.map((entry) => ({
+  patternClass: entry.class,
+  text: entry.context.replace("{secret}", entry.secret.join("")),
+  expected: entry.expected,
+}));
+const HARMLESS = (corpus("harmless.json") as { texts: string[] }).texts;
 
 describe("the policy file", () => {
   it("ships an exact copy of the server's deploy/trace-allowlist.yaml", () => {
@@ -53,6 +69,37 @@ describe("standard mode (the server's policy)", () => {
     for (const [input] of cases) {
       const once = redactor.redact(input).text;
       assert.equal(redactor.redact(once).text, once);
+    }
+  });
+});
+
+describe("the server's corpora", () => {
+  const redactors = {
+    off: buildRedactor("off", SERVER_POLICY),
+    standard: buildRedactor("standard", SERVER_POLICY),
+    strict: buildRedactor("strict", SERVER_POLICY),
+  };
+
+  it("masks every credential of the secret corpus as the server does, in standard and strict", () => {
+    const credentials = SECRET_CASES.filter((entry) => entry.patternClass === "credential");
+    assert.ok(credentials.length > 50);
+    for (const entry of credentials) {
+      assert.equal(redactors.standard.redact(entry.text).text, entry.expected);
+      assert.equal(redactors.strict.redact(entry.text).text, entry.expected);
+      assert.equal(redactors.off.redact(entry.text).text, entry.text);
+    }
+  });
+
+  it("masks the personal data of the corpus in strict only", () => {
+    for (const entry of SECRET_CASES.filter((item) => item.patternClass === "personal")) {
+      assert.equal(redactors.strict.redact(entry.text).text, entry.expected);
+      assert.equal(redactors.standard.redact(entry.text).text, entry.text);
+    }
+  });
+
+  it("leaves the false-positive corpus untouched in every mode", () => {
+    for (const redactor of Object.values(redactors)) {
+      assert.deepEqual(HARMLESS.filter((text) => redactor.redact(text).text !== text), []);
     }
   });
 });

@@ -34,5 +34,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"payloads older than {settings.RETENTION_PAYLOAD_DAYS:g} days"
             f" (before {payloads.cutoff:%Y-%m-%d %H:%M} UTC):"
-            f" {verb} {payloads.refs_deleted} payload refs, {payloads.blobs_deleted} blobs"
+            f" {verb} {payloads.refs_deleted} payload refs, {payloads.blobs_deleted} blobs,"
+            f" {payloads.orphan_files_deleted} orphan payload files"
         )

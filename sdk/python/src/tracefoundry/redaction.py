@@ -2,7 +2,8 @@
 
 Only the `patterns` section matters to the SDK (the attribute sections steer the server's ingest). Each
 pattern has a `name`, a `class` (`credential` or `personal`), a Python `regex`, optional lower-case
-`hints` (at least one must occur in the lower-cased text for the regex to run) and an optional
+`hints` (at least one must occur in the lower-cased text for the regex to run, unless the text has at most
+`hints_above_chars` characters) and an optional
 `check: luhn`. A match becomes `[REDACTED:<name>]`, or only its `secret` group does when the regex has
 one. Patterns run in file order, each on the output of the previous one. Modes: `off` masks nothing,
 `standard` masks credentials, `strict` credentials and personal data: the same rules as the server, so a
@@ -41,15 +42,16 @@ class Pattern:
     pattern_class: str
     regex: re.Pattern[str]
     hints: tuple[str, ...] = ()
+    hints_above_chars: int = 0
     check: str = ""
 
     @property
     def replacement(self) -> str:
         return f"[REDACTED:{self.name}]"
 
-    def apply(self, text: str, lowered: str) -> tuple[str, int]:
-        """Mask matches in `text`; `lowered` is the lower-cased text *before* any pattern ran (for hints)."""
-        if self.hints and not any(hint in lowered for hint in self.hints):
+    def apply(self, text: str, lowered: str, length: int) -> tuple[str, int]:
+        """Mask matches in `text`; `lowered` and `length` are those of the text *before* any pattern ran."""
+        if self.hints and length > self.hints_above_chars and not any(hint in lowered for hint in self.hints):
             return text, 0
         return self.regex.subn(self._replace, text)
 
@@ -79,7 +81,7 @@ class Redactor:
         # Hints are checked against the original text, as the server does, so both mask identically.
         original, lowered = text, text.lower()
         for pattern in self.patterns:
-            text, _ = pattern.apply(text, lowered)
+            text, _ = pattern.apply(text, lowered, len(original))
         return text, text != original
 
 
@@ -104,6 +106,7 @@ def parse_patterns(policy: dict[str, Any]) -> list[Pattern]:
                     pattern_class=str(entry["class"]),
                     regex=re.compile(entry["regex"]),
                     hints=tuple(str(hint) for hint in entry.get("hints") or ()),
+                    hints_above_chars=int(entry.get("hints_above_chars") or 0),
                     check=str(entry.get("check") or ""),
                 )
             )
