@@ -12,6 +12,7 @@ import gzip
 import json
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +32,6 @@ from openai_compatible_server import serving  # noqa: E402
 MARKER = "golden"
 # The packages whose versions a golden file names.
 PACKAGES = {
-    "otel-genai-legacy": ["opentelemetry-instrumentation-openai-v2"],
     "openinference-openai": ["openinference-instrumentation-openai"],
     "openinference-langchain": ["openinference-instrumentation-langchain", "langchain-core", "langchain-openai"],
     "openllmetry": ["opentelemetry-instrumentation-openai"],
@@ -114,7 +114,10 @@ class _Receiver(BaseHTTPRequestHandler):
                                 "status": span.get("status", {}),
                                 "attributes": _attributes(span.get("attributes", [])),
                                 "events": [
-                                    {"name": event.get("name", ""), "attributes": _attributes(event.get("attributes", []))}
+                                    {
+                                        "name": event.get("name", ""),
+                                        "attributes": _attributes(event.get("attributes", [])),
+                                    }
                                     for event in span.get("events", [])
                                 ],
                             }
@@ -150,7 +153,7 @@ def record(name: str, llm_url: str, otlp_url: str) -> dict[str, Any]:
         "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "Authorization=Bearer%20golden",
         "OTEL_EXPORTER_OTLP_LOGS_HEADERS": "Authorization=Bearer%20golden",
         "LANGFUSE_HOST": otlp_url,
-        "HOME": "/tmp",
+        "HOME": tempfile.mkdtemp(prefix="golden-home-"),
     }
     if name == "vercel-ai":
         command = ["node", str(HERE.parent / "vercel_ai" / "vercel_ai.mjs"), llm_url, MARKER]

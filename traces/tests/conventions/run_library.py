@@ -13,6 +13,7 @@ tool arguments the server asks for, `toolresult-<m>` in tool results, `completio
 fails (model `error-model`).
 """
 
+import contextlib
 import json
 import os
 import sys
@@ -80,12 +81,10 @@ def openai_conversation(base_url: str, marker: str) -> None:
     for _chunk in stream:
         pass
     client.embeddings.create(model="text-embedding-3-small", input=[f"embedtext-{marker}"])
-    try:
+    with contextlib.suppress(openai.BadRequestError):
         client.chat.completions.create(
             model="error-model", messages=[{"role": "user", "content": f"prompt-{marker} fails"}]
         )
-    except openai.BadRequestError:
-        pass
 
 
 @library("openinference-openai")
@@ -136,7 +135,9 @@ def openinference_langchain(base_url: str, marker: str) -> None:
 
     Documents().invoke(f"prompt-{marker} order")
     llm = ChatOpenAI(model="gpt-4o-mini", base_url=base_url, api_key=API_KEY, max_retries=0)  # type: ignore[arg-type]
-    prompt = ChatPromptTemplate.from_messages([("system", "sysprompt-{marker}"), ("user", "prompt-{marker} {question}")])
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", "sysprompt-{marker}"), ("user", "prompt-{marker} {question}")]
+    )
     chain = prompt | llm.bind_tools([lookup_order])
     first = chain.invoke({"marker": marker, "question": "where is my order?"})
     call = first.tool_calls[0]  # type: ignore[attr-defined]
@@ -150,12 +151,9 @@ def openinference_langchain(base_url: str, marker: str) -> None:
         api_key=API_KEY,  # type: ignore[arg-type]
         check_embedding_ctx_length=False,
     ).embed_documents([f"embedtext-{marker}"])
-    try:
-        ChatOpenAI(model="error-model", base_url=base_url, api_key=API_KEY, max_retries=0).invoke(  # type: ignore[arg-type]
-            f"prompt-{marker} fails"
-        )
-    except openai.BadRequestError:
-        pass
+    failing = ChatOpenAI(model="error-model", base_url=base_url, api_key=API_KEY, max_retries=0)  # type: ignore[arg-type]
+    with contextlib.suppress(openai.BadRequestError):
+        failing.invoke(f"prompt-{marker} fails")
     provider.shutdown()
 
 
@@ -179,7 +177,7 @@ def langfuse_sdk(base_url: str, marker: str) -> None:
 
     @observe(name="support-agent")
     def agent() -> str:
-        with propagate_attributes(user_id=f"user-{marker}@example.com", session_id="session-live-1"):
+        with propagate_attributes(user_id="user-live-1", session_id="session-live-1"):
             lf_client = lf_openai.OpenAI(base_url=base_url, api_key=API_KEY, max_retries=0)
             messages: list[Any] = [
                 {"role": "system", "content": f"sysprompt-{marker}"},
@@ -187,7 +185,9 @@ def langfuse_sdk(base_url: str, marker: str) -> None:
             ]
             first = lf_client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
             call = first.choices[0].message.tool_calls[0]
-            with client.start_as_current_observation(name=TOOL_NAME, as_type="tool", input=call.function.arguments) as t:
+            with client.start_as_current_observation(
+                name=TOOL_NAME, as_type="tool", input=call.function.arguments
+            ) as t:
                 t.update(output=f"toolresult-{marker}")
             messages += [
                 first.choices[0].message.model_dump(exclude_none=True),
@@ -195,12 +195,10 @@ def langfuse_sdk(base_url: str, marker: str) -> None:
             ]
             second = lf_client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
             lf_client.embeddings.create(model="text-embedding-3-small", input=[f"embedtext-{marker}"])
-            try:
+            with contextlib.suppress(lf_openai.BadRequestError):
                 lf_client.chat.completions.create(
                     model="error-model", messages=[{"role": "user", "content": f"prompt-{marker} fails"}]
                 )
-            except lf_openai.BadRequestError:
-                pass
             return str(second.choices[0].message.content)
 
     agent()
@@ -249,10 +247,8 @@ def pydantic_ai(base_url: str, marker: str) -> None:
         OpenAIChatModel("error-model", provider=OpenAIProvider(base_url=base_url, api_key=API_KEY)),
         capabilities=[Instrumentation(settings=settings)],
     )
-    try:
+    with contextlib.suppress(ModelHTTPError):
         failing.run_sync(f"prompt-{marker} fails")
-    except ModelHTTPError:
-        pass
     provider.shutdown()
 
 

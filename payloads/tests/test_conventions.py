@@ -1,0 +1,210 @@
+"""Every content convention that real libraries emit is taken off the span, and the safety net catches the rest.
+
+The golden files in `traces/tests/conventions/golden/` are what each library's installed release sent to a
+loopback OTLP receiver (`record_goldens.py`); every text the library could capture there carries the marker
+`golden`. Here those spans go through capture and mapping, without a server (the live tests do the rest).
+"""
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from payloads.capture import FREE_TEXT_ROLE, SpanCapture
+from payloads.policy import PolicyError, load_policy, parse_policy
+from payloads.redaction import RedactionMode, Redactor, redactor_for
+from traces.models import SpanCategory
+from traces.otlp import OtlpSpan
+from traces.semconv import map_span
+
+GOLDEN = Path(settings.BASE_DIR) / "traces" / "tests" / "conventions" / "golden"
+LIBRARIES = sorted(path.stem for path in GOLDEN.glob("*.json"))
+MARKER = "golden"
+MARKED = re.compile(r"[a-z]+-golden")
+POLICY = Path(settings.TRACE_ALLOWLIST_FILE)
+
+
+def golden_spans(library: str) -> list[OtlpSpan]:
+    received = json.loads((GOLDEN / f"{library}.json").read_text())["received"]
+    return [as_span(record, index) for index, record in enumerate(received) if record["signal"] == "span"]
+
+
+def as_span(record: dict[str, Any], index: int) -> OtlpSpan:
+    status = record["status"].get("code", 0)
+    return OtlpSpan(
+        trace_id="5b8efff798038103d269b633813fc60c",
+        span_id=f"{index + 1:016x}",
+        parent_span_id="",
+        name=record["name"],
+        kind=1,
+        start_unix_nano=1,
+        end_unix_nano=2,
+        status_code=2 if status in (2, "STATUS_CODE_ERROR") else 0,
+        status_message=record["status"].get("message", ""),
+        trace_state="",
+        flags=0,
+        attributes=record["attributes"],
+        resource_attributes={"service.name": record.get("scope", "") or "lib"},
+        events=[
+            {"name": event["name"], "time_unix_nano": 1, "attributes": event["attributes"]}
+            for event in record["events"]
+        ],
+        links=[],
+        scope={"name": record.get("scope", ""), "version": "", "attributes": {}},
+    )
+
+
+def visible(span: OtlpSpan) -> str:
+    return json.dumps([span.name, span.status_message, span.attributes, span.events, span.resource_attributes])
+
+
+def test_every_library_was_recorded() -> None:
+    assert LIBRARIES == [
+        "langfuse",
+        "logfire",
+        "mlflow",
+        "openinference-langchain",
+        "openinference-openai",
+        "openllmetry",
+        "pydantic-ai",
+        "vercel-ai",
+    ]
+
+
+@pytest.mark.parametrize("mode", ["standard", "strict"])
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_no_content_stays_on_the_span_and_all_of_it_is_in_payloads(library: str, mode: str) -> None:
+    capture = SpanCapture(redactor_for(mode))
+    spans = golden_spans(library)
+    originals_with_content = [span for span in spans if MARKER in json.dumps([span.attributes, span.events])]
+    captured = [capture.capture(span) for span in spans]
+
+    assert originals_with_content
+    assert [MARKER in visible(result.span) for result in captured] == [False] * len(spans)
+    for original, result in zip(spans, captured, strict=True):
+        payload_text = b"".join(payload.content for payload in result.payloads).decode()
+        assert set(MARKED.findall(json.dumps([original.attributes, original.events]))) <= set(
+            MARKED.findall(payload_text)
+        )
+
+
+def test_the_safety_net_is_not_what_catches_the_recorded_libraries() -> None:
+    """Every content key recorded is named by a payload rule: role `other` is for conventions nobody listed."""
+    capture = SpanCapture(redactor_for("standard"))
+    roles = {
+        payload.role
+        for library in LIBRARIES
+        for span in golden_spans(library)
+        for payload in capture.capture(span).payloads
+    }
+    assert FREE_TEXT_ROLE not in roles
+    assert {"input", "output", "input_messages", "output_messages", "tool_args", "tool_result", "embeddings"} <= roles
+
+
+# (library, LLM calls, embedding calls, tool calls, models, input tokens, output tokens, errors)
+EXPECTED_MEANING = [
+    ("langfuse", 3, 1, 1, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 63, 14, 1),
+    # MLflow and OpenInference name the model of a failed call only inside the request (a payload); MLflow
+    # states no tokens for embeddings.
+    ("mlflow", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", ""}, 63, 21, 1),
+    ("openinference-openai", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", ""}, 84, 21, 1),
+    ("openllmetry", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 84, 21, 1),
+    ("vercel-ai", 3, 1, 1, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 63, 14, 2),
+]
+
+
+@pytest.mark.parametrize(
+    ("library", "llm", "embedding", "tools", "models", "tokens_in", "tokens_out", "errors"), EXPECTED_MEANING
+)
+def test_model_tokens_tools_and_errors_are_mapped(
+    library: str, llm: int, embedding: int, tools: int, models: set[str], tokens_in: int, tokens_out: int, errors: int
+) -> None:
+    spans = golden_spans(library)
+    meanings = [map_span(s.name, s.attributes, s.events, s.status_code, s.status_message) for s in spans]
+    counted = [m for m in meanings if m.category in (SpanCategory.LLM, SpanCategory.EMBEDDING)]
+    assert [m.category for m in meanings].count(SpanCategory.LLM) == llm
+    assert [m.category for m in meanings].count(SpanCategory.EMBEDDING) == embedding
+    assert [m.tool_name for m in meanings if m.category == SpanCategory.TOOL] == ["lookup_order"] * tools
+    assert {m.model for m in counted} == models
+    assert (sum(m.input_tokens for m in counted), sum(m.output_tokens for m in counted)) == (tokens_in, tokens_out)
+    assert sum(1 for span in spans if span.status_code == 2) == errors
+
+
+LONG_TEXT = "Dear support, my order never arrived and I would like to know what happened to it. " * 3
+STACK = 'Traceback (most recent call last):\n  File "agent.py", line 12, in run\n' * 6
+
+
+def unknown_span(attributes: dict[str, Any], events: list[dict[str, Any]] | None = None) -> OtlpSpan:
+    return OtlpSpan(
+        "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", "", "step", 1, 1, 2, 0, "", "", 0,
+        attributes, {"service.name": "svc"}, events or [], [], {"name": "", "version": "", "attributes": {}},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["standard", "strict"])
+def test_long_free_text_under_an_unknown_key_becomes_content(mode: str) -> None:
+    span = unknown_span(
+        {
+            "newlib.user_question": LONG_TEXT,
+            "newlib.history": [LONG_TEXT[:120], LONG_TEXT[:120]],
+            "newlib.short_label": "checkout",
+            "exception.stacktrace": STACK,
+            "gen_ai.request.model": "gpt-4o",
+            "newlib.count": 10**12,
+        },
+        events=[
+            {"name": "newlib.turn", "time_unix_nano": 1, "attributes": {"said": LONG_TEXT, "turn": 1}},
+            {"name": "exception", "time_unix_nano": 1, "attributes": {"exception.stacktrace": STACK}},
+        ],
+    )
+    captured = SpanCapture(redactor_for(mode)).capture(span)
+
+    assert [payload.role for payload in captured.payloads] == [FREE_TEXT_ROLE]
+    content = json.loads(captured.payloads[0].content)
+    assert content["newlib.user_question"] == LONG_TEXT
+    assert content["newlib.history"] == [LONG_TEXT[:120]] * 2
+    assert content["events"] == [{"name": "newlib.turn", "attributes": {"said": LONG_TEXT}}]
+    assert "order never arrived" not in visible(captured.span)
+    assert captured.span.attributes["exception.stacktrace"] == STACK
+    assert captured.span.events[1]["attributes"] == {"exception.stacktrace": STACK}
+    assert captured.span.attributes["gen_ai.request.model"] == "gpt-4o"
+    assert captured.span.attributes["tracefoundry.payload.other_ref"].startswith("sha256:")
+
+
+def test_short_unknown_values_stay_metadata_in_standard() -> None:
+    short = {"newlib.short_label": "checkout", "newlib.url": "https://shop.example/orders/123", "n": 5}
+    captured = SpanCapture(redactor_for("standard")).capture(unknown_span(dict(short)))
+    assert captured.payloads == ()
+    assert {key: captured.span.attributes[key] for key in short} == short
+
+
+def test_off_mode_moves_only_listed_content() -> None:
+    captured = SpanCapture(redactor_for("off")).capture(unknown_span({"newlib.user_question": LONG_TEXT}))
+    assert captured.payloads == ()
+    assert captured.span.attributes["newlib.user_question"] == LONG_TEXT
+
+
+def test_a_value_just_under_the_threshold_stays() -> None:
+    threshold = load_policy(POLICY).free_text_payload_min_chars
+    at, under = "x" * threshold, "x" * (threshold - 1)
+    captured = SpanCapture(redactor_for("standard")).capture(unknown_span({"a.at": at, "a.under": under}))
+    assert [(payload.role, payload.content) for payload in captured.payloads] == [(FREE_TEXT_ROLE, at.encode())]
+    assert captured.span.attributes["a.under"] == under
+
+
+BASE_POLICY = "version: 1\nallowed_attributes: [service.*]\n"
+
+
+@pytest.mark.parametrize("value", ["10", "63", "-1", "lots"])
+def test_a_threshold_that_would_move_short_values_is_refused(value: str) -> None:
+    with pytest.raises(PolicyError, match="line 3: free_text_payload_min_chars must be 0"):
+        parse_policy(BASE_POLICY + f"free_text_payload_min_chars: {value}\n")
+
+
+def test_the_net_can_be_turned_off_in_the_policy() -> None:
+    policy = parse_policy(BASE_POLICY + "free_text_payload_min_chars: 0\n")
+    captured = SpanCapture(Redactor(policy, RedactionMode.STANDARD)).capture(unknown_span({"x.q": LONG_TEXT}))
+    assert captured.payloads == ()
