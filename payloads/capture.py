@@ -6,8 +6,8 @@ value), redacted, serialised, hashed, and replaced on the span by `tracefoundry.
 (`sha256:<hex>`) and `tracefoundry.payload.<role>_size`. Everything left on the span is redacted under the
 same mode (see `payloads.redaction`). Refs that an SDK put on the span itself are returned as declared refs.
 
-Safety net for conventions the policy does not list: in `standard` and `strict`, a string (or list of strings)
-of at least `free_text_payload_min_chars` characters under a key that is neither allowed metadata nor a
+Safety net for conventions the policy does not list: in `standard` and `strict`, a string (or the strings of a
+list or map together) of at least `free_text_payload_min_chars` characters under a key that is neither allowed metadata nor a
 content key becomes content of role `other`, on the span and on its events alike, so a new library cannot
 put prompts in front of viewers. Allowed keys (such as `exception.stacktrace`) and shorter values stay.
 
@@ -273,11 +273,13 @@ def serialise(value: Any) -> tuple[bytes, str]:
 
 
 def _text_length(value: Any) -> int:
-    """Characters of text in an attribute value: a string's, or a list of strings' together (else 0)."""
+    """Characters of text in an attribute value: a string's, or all strings of a list or map together."""
     if value.__class__ is str:
         return len(value)
     if isinstance(value, list):
-        return sum(len(item) for item in value if item.__class__ is str)
+        return sum(_text_length(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_text_length(item) for item in value.values())
     return 0
 
 

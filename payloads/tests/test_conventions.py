@@ -5,6 +5,7 @@ loopback OTLP receiver (`record_goldens.py`); every text the library could captu
 `golden`. Here those spans go through capture and mapping, without a server (the live tests do the rest).
 """
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -69,13 +70,20 @@ def test_every_library_was_recorded() -> None:
         "openinference-langchain",
         "openinference-openai",
         "openllmetry",
+        "otel-genai-event",
+        "otel-genai-legacy",
+        "otel-genai-span",
         "pydantic-ai",
         "vercel-ai",
     ]
 
 
+# The official OpenTelemetry instrumentation puts no content on spans in event-only and legacy mode.
+WITH_SPAN_CONTENT = [library for library in LIBRARIES if library not in ("otel-genai-event", "otel-genai-legacy")]
+
+
 @pytest.mark.parametrize("mode", ["standard", "strict"])
-@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("library", WITH_SPAN_CONTENT)
 def test_no_content_stays_on_the_span_and_all_of_it_is_in_payloads(library: str, mode: str) -> None:
     capture = SpanCapture(redactor_for(mode))
     spans = golden_spans(library)
@@ -111,6 +119,8 @@ EXPECTED_MEANING = [
     # states no tokens for embeddings.
     ("mlflow", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", ""}, 63, 21, 1),
     ("openinference-openai", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", ""}, 84, 21, 1),
+    ("otel-genai-span", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 84, 21, 1),
+    ("otel-genai-event", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 84, 21, 1),
     ("openllmetry", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 84, 21, 1),
     ("vercel-ai", 3, 1, 1, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 63, 14, 2),
 ]
@@ -131,6 +141,23 @@ def test_model_tokens_tools_and_errors_are_mapped(
     assert {m.model for m in counted} == models
     assert (sum(m.input_tokens for m in counted), sum(m.output_tokens for m in counted)) == (tokens_in, tokens_out)
     assert sum(1 for span in spans if span.status_code == 2) == errors
+
+
+def test_genai_log_records_attached_to_their_span_become_its_payload() -> None:
+    """Event-only mode sends `gen_ai.client.inference.operation.details` log records; attached to their span
+    as events (what the logs endpoint does), their messages are the span's payload, not event attributes."""
+    received = json.loads((GOLDEN / "otel-genai-event.json").read_text())["received"]
+    records = [record for record in received if record["signal"] == "log"]
+    span = as_span(next(record for record in received if record["signal"] == "span"), 0)
+    events = [{"name": r["event_name"], "time_unix_nano": 1, "attributes": r["attributes"]} for r in records]
+    captured = SpanCapture(redactor_for("standard")).capture(dataclasses.replace(span, events=events))
+
+    assert len(records) == 4
+    assert {record["event_name"] for record in records} == {"gen_ai.client.inference.operation.details"}
+    assert MARKER not in visible(captured.span)
+    assert [payload.role for payload in captured.payloads] == ["messages"]
+    assert set(MARKED.findall(json.dumps(records))) == set(MARKED.findall(captured.payloads[0].content.decode()))
+    assert captured.span.events[0]["attributes"]["gen_ai.usage.input_tokens"] == 21
 
 
 LONG_TEXT = "Dear support, my order never arrived and I would like to know what happened to it. " * 3

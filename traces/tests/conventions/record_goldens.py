@@ -32,6 +32,9 @@ from openai_compatible_server import serving  # noqa: E402
 MARKER = "golden"
 # The packages whose versions a golden file names.
 PACKAGES = {
+    "otel-genai-span": ["opentelemetry-instrumentation-openai-v2", "opentelemetry-util-genai"],
+    "otel-genai-event": ["opentelemetry-instrumentation-openai-v2", "opentelemetry-util-genai"],
+    "otel-genai-legacy": ["opentelemetry-instrumentation-openai-v2", "opentelemetry-util-genai"],
     "openinference-openai": ["openinference-instrumentation-openai"],
     "openinference-langchain": ["openinference-instrumentation-langchain", "langchain-core", "langchain-openai"],
     "openllmetry": ["opentelemetry-instrumentation-openai"],

@@ -5,7 +5,7 @@ Run in its own process (most libraries install a global tracer provider, once pe
     python run_library.py LIBRARY LLM_BASE_URL MARKER
 
 The spans go where the standard OpenTelemetry variables say (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
-`OTEL_EXPORTER_OTLP_TRACES_HEADERS`); the Langfuse SDK posts to
+`OTEL_EXPORTER_OTLP_TRACES_HEADERS`, and `..._LOGS_...` for log records); the Langfuse SDK posts to
 `LANGFUSE_HOST` unless `LANGFUSE_VIA_OTLP=1` hands it the standard exporter instead. Every text the library
 can capture carries MARKER: `prompt-<m>` in prompts, `sysprompt-<m>` in system prompts, `toolarg-<m>` in the
 tool arguments the server asks for, `toolresult-<m>` in tool results, `completion-<m>` in completions,
@@ -56,6 +56,19 @@ def tracer_provider(service: str) -> Any:
     return provider
 
 
+def logger_provider(service: str) -> Any:
+    from opentelemetry._logs import set_logger_provider
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+    from opentelemetry.sdk.resources import Resource
+
+    provider = LoggerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
+    set_logger_provider(provider)
+    return provider
+
+
 def openai_conversation(base_url: str, marker: str) -> None:
     """Chat with a tool call and its result, a streamed chat, embeddings and one failing call."""
     import openai
@@ -85,6 +98,41 @@ def openai_conversation(base_url: str, marker: str) -> None:
         client.chat.completions.create(
             model="error-model", messages=[{"role": "user", "content": f"prompt-{marker} fails"}]
         )
+
+
+@library("otel-genai-span")
+def otel_genai_span(base_url: str, marker: str) -> None:
+    """opentelemetry-instrumentation-openai-v2, latest conventions, content on the span."""
+    os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
+    os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "span_only"
+    _otel_genai(base_url, marker, "otel-genai-span")
+
+
+@library("otel-genai-event")
+def otel_genai_event(base_url: str, marker: str) -> None:
+    """opentelemetry-instrumentation-openai-v2, latest conventions, content only in log records."""
+    os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
+    os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "event_only"
+    os.environ["OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT"] = "true"
+    _otel_genai(base_url, marker, "otel-genai-event")
+
+
+@library("otel-genai-legacy")
+def otel_genai_legacy(base_url: str, marker: str) -> None:
+    """opentelemetry-instrumentation-openai-v2 on its default (v1.30) conventions: per-message events."""
+    os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true"
+    _otel_genai(base_url, marker, "otel-genai-legacy")
+
+
+def _otel_genai(base_url: str, marker: str, service: str) -> None:
+    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+    provider = tracer_provider(service)
+    logs = logger_provider(service)
+    OpenAIInstrumentor().instrument()
+    openai_conversation(base_url, marker)
+    provider.shutdown()
+    logs.shutdown()
 
 
 @library("openinference-openai")
