@@ -6,12 +6,11 @@ value), redacted, serialised, hashed, and replaced on the span by `tracefoundry.
 (`sha256:<hex>`) and `tracefoundry.payload.<role>_size`. Everything left on the span is redacted under the
 same mode (see `payloads.redaction`). Refs that an SDK put on the span itself are returned as declared refs.
 
-Safety net for conventions the policy does not list: in `standard` and `strict`, a string (or the strings of a
-list or map together) of at least `free_text_payload_min_chars` characters under a key that is neither allowed metadata nor a
-content key becomes content of role `other`, on the span and on its events alike, so a new library cannot
-put prompts in front of viewers. Allowed keys (such as `exception.stacktrace`) and shorter values stay.
-
-Known limits: in a flattened list, missing positions are closed up (keys 0 and 2 give a two-item list).
+Safety net for conventions the policy does not list: in `standard` and `strict`, a string (or the strings
+of a list or map together) of at least `free_text_payload_min_chars` characters under a key that is neither
+allowed metadata nor a content key becomes content of role `other`, on the span and on its events alike, so
+a new library cannot put prompts in front of viewers. Allowed keys (such as `exception.stacktrace`) and
+shorter values stay.
 """
 
 import json
@@ -227,14 +226,16 @@ class SpanCapture:
             rule = self._event_rule(str(event.get("name", "")))
             attributes = event.get("attributes") or {}
             if rule is not None and any(key in rule.content_attributes for key in attributes):
-                role, is_content = rule.role, rule.content_attributes.__contains__
+                role = rule.role
+                content_keys = {key for key in attributes if key in rule.content_attributes}
             elif self._free_text_min and any(self._is_free_text(key, value) for key, value in attributes.items()):
-                role, is_content = FREE_TEXT_ROLE, lambda key: self._is_free_text(key, attributes[key])
+                role = FREE_TEXT_ROLE
+                content_keys = {key for key, value in attributes.items() if self._is_free_text(key, value)}
             else:
                 kept.append(event)
                 continue
-            content = {key: value for key, value in attributes.items() if is_content(key)}
-            rest = {key: value for key, value in attributes.items() if not is_content(key)}
+            content = {key: value for key, value in attributes.items() if key in content_keys}
+            rest = {key: value for key, value in attributes.items() if key not in content_keys}
             sources.setdefault(role, {}).setdefault(EVENTS_SOURCE, []).append(
                 {"name": event.get("name", ""), "attributes": content}
             )
