@@ -92,7 +92,7 @@ _TYPE_CATEGORIES = {
     "task": SpanCategory.CHAIN,
 }
 _TYPE_KEYS = ("langfuse.observation.type", "mlflow.spanType", "traceloop.span.kind")
-_CATEGORY_OPERATIONS = {
+_CATEGORY_OPERATIONS: dict[str, str] = {
     SpanCategory.LLM: "chat",
     SpanCategory.EMBEDDING: "embeddings",
     SpanCategory.TOOL: "execute_tool",

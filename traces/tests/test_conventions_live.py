@@ -86,16 +86,11 @@ def golden_texts(library: str, marker: str) -> set[str]:
 def golden_summary(library: str) -> dict[str, object]:
     """What mapping the golden capture's spans gives, summed as the trace summaries sum it."""
     received = json.loads((GOLDEN / f"{library}.json").read_text())["received"]
+    spans = [record for record in received if record["signal"] == "span"]
+    codes = [2 if span["status"].get("code") in (2, "STATUS_CODE_ERROR") else 0 for span in spans]
     meanings = [
-        map_span(
-            record["name"],
-            record["attributes"],
-            record["events"],
-            2 if record["status"].get("code") in (2, "STATUS_CODE_ERROR") else 0,
-            record["status"].get("message", ""),
-        )
-        for record in received
-        if record["signal"] == "span"
+        map_span(span["name"], span["attributes"], span["events"], code, span["status"].get("message", ""))
+        for span, code in zip(spans, codes, strict=True)
     ]
     counted = [m for m in meanings if m.category in (SpanCategory.LLM, SpanCategory.EMBEDDING)]
     return {
@@ -103,9 +98,9 @@ def golden_summary(library: str) -> dict[str, object]:
         "tool_calls": sum(1 for m in meanings if m.category == SpanCategory.TOOL),
         "input_tokens": sum(m.input_tokens for m in counted),
         "output_tokens": sum(m.output_tokens for m in counted),
-        "models": sorted({m.model for m in counted if m.model}),
+        "models": sorted({m.model for m in meanings if m.model}),
         "tools": sorted({m.tool_name for m in meanings if m.tool_name}),
-        "errors": sum(1 for record in received if record["signal"] == "span" and "ERROR" in str(record["status"])),
+        "errors": codes.count(2),
     }
 
 

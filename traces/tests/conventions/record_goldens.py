@@ -26,8 +26,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from openai_compatible_server import serving  # noqa: E402
+# Run as a script: the project root on the path, for the test server module.
+sys.path.insert(0, str(HERE.parents[2]))
+from traces.tests.conventions.openai_compatible_server import serving  # noqa: E402
 
 MARKER = "golden"
 # The packages whose versions a golden file names.

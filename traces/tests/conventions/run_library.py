@@ -23,7 +23,7 @@ from typing import Any
 LIBRARIES: dict[str, Callable[[str, str], None]] = {}
 TOOL_NAME = "lookup_order"
 API_KEY = "test-key-for-the-local-server"
-TOOLS = [
+TOOLS: list[Any] = [
     {
         "type": "function",
         "function": {
@@ -78,13 +78,13 @@ def openai_conversation(base_url: str, marker: str) -> None:
         {"role": "system", "content": f"sysprompt-{marker}"},
         {"role": "user", "content": f"prompt-{marker} where is my order?"},
     ]
-    first = client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)  # type: ignore[arg-type]
+    first = client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
     call = first.choices[0].message.tool_calls[0]  # type: ignore[index]
     messages += [
         first.choices[0].message.model_dump(exclude_none=True),
         {"role": "tool", "tool_call_id": call.id, "content": f"toolresult-{marker}"},
     ]
-    client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)  # type: ignore[arg-type]
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
     stream = client.chat.completions.create(
         model="gpt-4o-mini",
         messages=[{"role": "user", "content": f"prompt-{marker} streamed"}],
@@ -188,7 +188,7 @@ def openinference_langchain(base_url: str, marker: str) -> None:
     )
     chain = prompt | llm.bind_tools([lookup_order])
     first = chain.invoke({"marker": marker, "question": "where is my order?"})
-    call = first.tool_calls[0]  # type: ignore[attr-defined]
+    call = first.tool_calls[0]
     result = lookup_order.invoke(call)
     messages = [*prompt.invoke({"marker": marker, "question": "where is my order?"}).to_messages(), first, result]
     assert isinstance(result, ToolMessage)
@@ -231,7 +231,7 @@ def langfuse_sdk(base_url: str, marker: str) -> None:
                 {"role": "system", "content": f"sysprompt-{marker}"},
                 {"role": "user", "content": f"prompt-{marker} where is my order?"},
             ]
-            first = lf_client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
+            first: Any = lf_client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
             call = first.choices[0].message.tool_calls[0]
             with client.start_as_current_observation(
                 name=TOOL_NAME, as_type="tool", input=call.function.arguments
