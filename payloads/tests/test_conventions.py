@@ -235,3 +235,71 @@ def test_the_net_can_be_turned_off_in_the_policy() -> None:
     policy = parse_policy(BASE_POLICY + "free_text_payload_min_chars: 0\n")
     captured = SpanCapture(Redactor(policy, RedactionMode.STANDARD)).capture(unknown_span({"x.q": LONG_TEXT}))
     assert captured.payloads == ()
+
+
+# Content keys the issue names, with short values (below the safety net's threshold): each is a payload rule.
+NAMED_CONTENT_KEYS = [
+    "gen_ai.prompt.0.content",
+    "gen_ai.completion.0.content",
+    "gen_ai.completion.0.tool_calls.0.arguments",
+    "ai.prompt",
+    "ai.prompt.messages",
+    "ai.response.text",
+    "ai.response.object",
+    "ai.response.toolCalls",
+    "ai.toolCall.args",
+    "ai.toolCall.result",
+    "traceloop.entity.input",
+    "traceloop.entity.output",
+    "llm.prompt_template.template",
+    "llm.prompt_template.variables",
+    "reranker.query",
+    "reranker.input_documents.0.document.content",
+    "reranker.output_documents.0.document.content",
+    "embedding.embeddings.0.embedding.text",
+    "retrieval.documents.0.document.content",
+    "langfuse.observation.input",
+    "langfuse.observation.output",
+    "langfuse.observation.metadata",
+    "langfuse.observation.metadata.note",
+    "langfuse.trace.input",
+    "langfuse.trace.output",
+    "langfuse.trace.metadata",
+    "mlflow.spanInputs",
+    "mlflow.spanOutputs",
+    "gcp.vertex.agent.llm_request",
+    "gcp.vertex.agent.llm_response",
+    "gcp.vertex.agent.tool_call_args",
+    "gcp.vertex.agent.tool_response",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+    "llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments",
+    "pydantic_ai.all_messages",
+]
+
+
+@pytest.mark.parametrize("mode", ["off", "standard", "strict"])
+@pytest.mark.parametrize("key", NAMED_CONTENT_KEYS)
+def test_every_named_content_key_is_a_payload_in_every_mode(key: str, mode: str) -> None:
+    captured = SpanCapture(redactor_for(mode)).capture(unknown_span({key: "short-secret-words"}))
+    assert key not in captured.span.attributes
+    assert "short-secret-words" not in visible(captured.span)
+    assert [payload.role for payload in captured.payloads] != [FREE_TEXT_ROLE]
+    assert b"short-secret-words" in captured.payloads[0].content
+
+
+@pytest.mark.parametrize(
+    "event", ["gen_ai.user.message", "gen_ai.assistant.message", "gen_ai.tool.message", "gen_ai.choice"]
+)
+def test_deprecated_per_message_events_lose_their_content(event: str) -> None:
+    attributes = {
+        "content": "short-secret-words",
+        "tool_calls": '[{"arguments": "args-words"}]',
+        "gen_ai.system": "openai",
+    }
+    span = unknown_span({}, events=[{"name": event, "time_unix_nano": 1, "attributes": attributes}])
+    captured = SpanCapture(redactor_for("standard")).capture(span)
+    assert captured.span.events[0]["attributes"]["gen_ai.system"] == "openai"
+    assert "words" not in visible(captured.span)
+    assert b"short-secret-words" in captured.payloads[0].content
+    assert b"args-words" in captured.payloads[0].content
