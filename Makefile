@@ -14,7 +14,7 @@ CHROMIUM := /usr/bin/chromium
 # npm ci of the TypeScript SDK; the pytest live test (traces/tests/test_typescript_sdk_live.py) needs it too.
 SDK_TS_INSTALLED := sdk/typescript/node_modules/.installed
 # npm ci of the Vercel AI SDK that traces/tests/test_conventions_live.py drives (a test-only folder).
-VERCEL_AI_INSTALLED := traces/tests/vercel_ai/node_modules/.installed
+VERCEL_AI_INSTALLED := testing/vercel_ai/node_modules/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-sqlite test-postgres lint openapi bench demo-load export-trace up down
@@ -121,8 +121,8 @@ up: .env ## Build and start the docker compose deployment (deploy/docker-compose
 down: ## Stop the docker compose deployment (volumes are kept)
 	$(COMPOSE) down
 
-$(VERCEL_AI_INSTALLED): traces/tests/vercel_ai/package.json traces/tests/vercel_ai/package-lock.json
-	cd traces/tests/vercel_ai && npm ci --no-audit --no-fund
+$(VERCEL_AI_INSTALLED): testing/vercel_ai/package.json testing/vercel_ai/package-lock.json
+	cd testing/vercel_ai && npm ci --no-audit --no-fund
 	touch $@
 
 # --- TypeScript SDK (sdk/typescript): npm with its own package-lock.json ------------------------------------------

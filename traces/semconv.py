@@ -6,7 +6,7 @@ Pure: no ORM, no I/O. Current and older spellings are both read: the OpenTelemet
 Traceloop (`traceloop.span.kind`, `traceloop.entity.name`), the Vercel AI SDK (`ai.operationId`, `ai.model.*`,
 `ai.usage.*`, `ai.toolCall.name`), the Langfuse SDK (`langfuse.observation.type`, `.model.name`,
 `.usage_details`) and MLflow (`mlflow.spanType`, `mlflow.llm.model`, `mlflow.chat.tokenUsage`, JSON-encoded).
-What each library's release sends is recorded in `traces/tests/conventions/golden/`.
+What each library's release sends is recorded in `testing/conventions/golden/`.
 
 Retries are recognised from:
 - span events named `tracefoundry.retry` or `retry`, or whose name ends in `.retry` (one retry each);

@@ -1,13 +1,13 @@
 """Every content convention that real libraries emit is taken off the span, and the safety net catches the rest.
 
-The golden files in `traces/tests/conventions/golden/` are what each library's installed release sent to a
+The golden files in `testing/conventions/golden/` are what each library's installed release sent to a
 loopback OTLP receiver (`record_goldens.py`); every text the library could capture there carries the marker
-`golden`. Here those spans go through capture and mapping, without a server (the live tests do the rest).
+`golden`. Here those spans go through capture, without a server (`traces/tests/test_semconv_goldens.py` maps
+them, `traces/tests/test_conventions_live.py` sends them through a live server).
 """
 
 import dataclasses
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -15,47 +15,12 @@ import pytest
 from django.conf import settings
 
 from payloads.capture import FREE_TEXT_ROLE, SpanCapture
+from payloads.contracts import OtlpSpan, RedactionMode
 from payloads.policy import PolicyError, load_policy, parse_policy
-from payloads.redaction import RedactionMode, Redactor, redactor_for
-from traces.models import SpanCategory
-from traces.otlp import OtlpSpan
-from traces.semconv import map_span
+from payloads.redaction import Redactor, redactor_for
+from testing.goldens import LIBRARIES, MARKED, MARKER, as_span, golden_spans, received
 
-GOLDEN = Path(settings.BASE_DIR) / "traces" / "tests" / "conventions" / "golden"
-LIBRARIES = sorted(path.stem for path in GOLDEN.glob("*.json"))
-MARKER = "golden"
-MARKED = re.compile(r"[a-z]+-golden")
 POLICY = Path(settings.TRACE_ALLOWLIST_FILE)
-
-
-def golden_spans(library: str) -> list[OtlpSpan]:
-    received = json.loads((GOLDEN / f"{library}.json").read_text())["received"]
-    return [as_span(record, index) for index, record in enumerate(received) if record["signal"] == "span"]
-
-
-def as_span(record: dict[str, Any], index: int) -> OtlpSpan:
-    status = record["status"].get("code", 0)
-    return OtlpSpan(
-        trace_id="5b8efff798038103d269b633813fc60c",
-        span_id=f"{index + 1:016x}",
-        parent_span_id="",
-        name=record["name"],
-        kind=1,
-        start_unix_nano=1,
-        end_unix_nano=2,
-        status_code=2 if status in (2, "STATUS_CODE_ERROR") else 0,
-        status_message=record["status"].get("message", ""),
-        trace_state="",
-        flags=0,
-        attributes=record["attributes"],
-        resource_attributes={"service.name": record.get("scope", "") or "lib"},
-        events=[
-            {"name": event["name"], "time_unix_nano": 1, "attributes": event["attributes"]}
-            for event in record["events"]
-        ],
-        links=[],
-        scope={"name": record.get("scope", ""), "version": "", "attributes": {}},
-    )
 
 
 def visible(span: OtlpSpan) -> str:
@@ -112,43 +77,11 @@ def test_the_safety_net_is_not_what_catches_the_recorded_libraries() -> None:
     assert {"input", "output", "input_messages", "output_messages", "tool_args", "tool_result", "embeddings"} <= roles
 
 
-# (library, LLM calls, embedding calls, tool calls, models, input tokens, output tokens, errors)
-EXPECTED_MEANING = [
-    ("langfuse", 3, 1, 1, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 63, 14, 1),
-    # MLflow and OpenInference name the model of a failed call only inside the request (a payload); MLflow
-    # states no tokens for embeddings.
-    ("mlflow", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", ""}, 63, 21, 1),
-    ("openinference-openai", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", ""}, 84, 21, 1),
-    ("otel-genai-span", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 84, 21, 1),
-    ("otel-genai-event", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 84, 21, 1),
-    ("openllmetry", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 84, 21, 1),
-    ("vercel-ai", 3, 1, 1, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 63, 14, 2),
-]
-
-
-@pytest.mark.parametrize(
-    ("library", "llm", "embedding", "tools", "models", "tokens_in", "tokens_out", "errors"), EXPECTED_MEANING
-)
-def test_model_tokens_tools_and_errors_are_mapped(
-    library: str, llm: int, embedding: int, tools: int, models: set[str], tokens_in: int, tokens_out: int, errors: int
-) -> None:
-    spans = golden_spans(library)
-    meanings = [map_span(s.name, s.attributes, s.events, s.status_code, s.status_message) for s in spans]
-    counted = [m for m in meanings if m.category in (SpanCategory.LLM, SpanCategory.EMBEDDING)]
-    assert [m.category for m in meanings].count(SpanCategory.LLM) == llm
-    assert [m.category for m in meanings].count(SpanCategory.EMBEDDING) == embedding
-    assert [m.tool_name for m in meanings if m.category == SpanCategory.TOOL] == ["lookup_order"] * tools
-    assert {m.model for m in counted} == models
-    assert (sum(m.input_tokens for m in counted), sum(m.output_tokens for m in counted)) == (tokens_in, tokens_out)
-    assert sum(1 for span in spans if span.status_code == 2) == errors
-
-
 def test_genai_log_records_attached_to_their_span_become_its_payload() -> None:
     """Event-only mode sends `gen_ai.client.inference.operation.details` log records; attached to their span
     as events (what the logs endpoint does), their messages are the span's payload, not event attributes."""
-    received = json.loads((GOLDEN / "otel-genai-event.json").read_text())["received"]
-    records = [record for record in received if record["signal"] == "log"]
-    span = as_span(next(record for record in received if record["signal"] == "span"), 0)
+    records = [record for record in received("otel-genai-event") if record["signal"] == "log"]
+    span = as_span(next(record for record in received("otel-genai-event") if record["signal"] == "span"), 0)
     events = [{"name": r["event_name"], "time_unix_nano": 1, "attributes": r["attributes"]} for r in records]
     captured = SpanCapture(redactor_for("standard")).capture(dataclasses.replace(span, events=events))
 

@@ -1,6 +1,6 @@
 """Real LLM client libraries, a real OpenAI-compatible server, a live TraceFoundry: content never reaches viewers.
 
-For each library (installed from the package registries; see `traces/tests/conventions/`), a subprocess runs
+For each library (installed from the package registries; see `testing/conventions/`), a subprocess runs
 the library's scenario against the OpenAI-compatible test server and exports with the library's own OTLP/HTTP
 exporter to TraceFoundry under gunicorn (the OpenTelemetry exporters stream chunked bodies). Every prompt,
 completion, tool argument, tool result and embedding input carries a fresh marker. Then:
@@ -9,7 +9,7 @@ completion, tool argument, tool result and embedding input carries a fresh marke
 - an engineer reads every marked text of the library's golden capture through the payload refs;
 - the trace summaries count the model, tokens, tool calls and errors that mapping the golden gives.
 
-The Vercel AI SDK runs on Node (`traces/tests/vercel_ai`, `npm ci` done by `make test`). The Langfuse SDK is
+The Vercel AI SDK runs on Node (`testing/vercel_ai`, `npm ci` done by `make test`). The Langfuse SDK is
 handed the standard OTLP exporter (`LANGFUSE_VIA_OTLP`), as its own endpoint is not what is tested here.
 """
 
@@ -31,16 +31,13 @@ from django.contrib.auth.models import User
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from testing.goldens import LIBRARIES, MARKED, MARKER, received, status_code
+from testing.openai_compatible_server import serving
+from testing.servers import database_url, gunicorn
 from traces.models import SpanCategory, Trace
 from traces.semconv import map_span
-from traces.tests.conventions.openai_compatible_server import serving
-from traces.tests.servers import database_url, gunicorn
 
-CONVENTIONS = Path(__file__).with_name("conventions")
-GOLDEN = CONVENTIONS / "golden"
-VERCEL_DIR = Path(__file__).with_name("vercel_ai")
-LIBRARIES = sorted(path.stem for path in GOLDEN.glob("*.json"))
-MARKED = re.compile(r"[a-z]+-golden")
+TESTING = Path(settings.BASE_DIR) / "testing"
 RUN_TIMEOUT_S = 240
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,25 +66,23 @@ def run_library(library: str, llm_url: str, server_url: str, ingest_key: str, ma
         "LANGFUSE_VIA_OTLP": "1",
     }
     if library == "vercel-ai":
-        command = ["node", str(VERCEL_DIR / "vercel_ai.mjs"), llm_url, marker]
+        command = ["node", str(TESTING / "vercel_ai" / "vercel_ai.mjs"), llm_url, marker]
     else:
-        command = [sys.executable, str(CONVENTIONS / "run_library.py"), library, llm_url, marker]
+        command = [sys.executable, str(TESTING / "conventions" / "run_library.py"), library, llm_url, marker]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-8000:]
 
 
 def golden_texts(library: str, marker: str) -> set[str]:
     """The marked texts the library put on its spans when recorded, with this run's marker."""
-    received = json.loads((GOLDEN / f"{library}.json").read_text())["received"]
-    spans = [record for record in received if record["signal"] == "span"]
-    return {text.replace("golden", marker) for text in MARKED.findall(json.dumps(spans))}
+    spans = [record for record in received(library) if record["signal"] == "span"]
+    return {text.replace(MARKER, marker) for text in MARKED.findall(json.dumps(spans))}
 
 
 def golden_summary(library: str) -> dict[str, object]:
     """What mapping the golden capture's spans gives, summed as the trace summaries sum it."""
-    received = json.loads((GOLDEN / f"{library}.json").read_text())["received"]
-    spans = [record for record in received if record["signal"] == "span"]
-    codes = [2 if span["status"].get("code") in (2, "STATUS_CODE_ERROR") else 0 for span in spans]
+    spans = [record for record in received(library) if record["signal"] == "span"]
+    codes = [status_code(span) for span in spans]
     meanings = [
         map_span(span["name"], span["attributes"], span["events"], code, span["status"].get("message", ""))
         for span, code in zip(spans, codes, strict=True)

@@ -15,7 +15,6 @@ import json
 import re
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +24,8 @@ PROMPT_TOKENS = 21
 COMPLETION_TOKENS = 7
 ERROR_MODEL = "error-model"
 ERROR_MESSAGE = "The model `error-model` does not exist"
+# A fixed creation time keeps the recorded goldens stable.
+CREATED = 1_767_225_600
 _MARKER = re.compile(r"prompt-([A-Za-z0-9]+)")
 
 
@@ -91,7 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
             {
                 "id": "chatcmpl-live",
                 "object": "chat.completion",
-                "created": int(time.time()),
+                "created": CREATED,
                 "model": model,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
                 "usage": _usage(),
@@ -100,7 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _stream_chat(self, body: dict[str, Any], message: dict[str, Any], finish: str, model: str) -> None:
-        base = {"id": "chatcmpl-live", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+        base = {"id": "chatcmpl-live", "object": "chat.completion.chunk", "created": CREATED, "model": model}
         delta: dict[str, Any] = {"role": "assistant"}
         if message.get("tool_calls"):
             delta["tool_calls"] = [{"index": 0, **call} for call in message["tool_calls"]]
@@ -125,7 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
             {
                 "id": "cmpl-live",
                 "object": "text_completion",
-                "created": int(time.time()),
+                "created": CREATED,
                 "model": body.get("model", "gpt-3.5-turbo-instruct"),
                 "choices": [
                     {"index": 0, "text": f"completion-{_marker(body)}", "finish_reason": "stop", "logprobs": None}

@@ -1,7 +1,7 @@
 // The Vercel AI SDK (`ai` + `@ai-sdk/openai`) with experimental_telemetry, against the OpenAI-compatible test
 // server, exporting spans over OTLP/HTTP where OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and _HEADERS say.
 //   node vercel_ai.mjs LLM_BASE_URL MARKER
-// Texts carry MARKER as in traces/tests/conventions/run_library.py: a tool call, an embedding, a failing call.
+// Texts carry MARKER as in testing/conventions/run_library.py: a tool call, an embedding, a failing call.
 import { createOpenAI } from "@ai-sdk/openai";
 import { trace } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";

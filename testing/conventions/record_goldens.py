@@ -1,6 +1,6 @@
 """Record what each library's installed release sends, into `golden/<library>.json` (run by hand to refresh).
 
-    .venv/bin/python traces/tests/conventions/record_goldens.py [LIBRARY ...]
+    .venv/bin/python testing/conventions/record_goldens.py [LIBRARY ...]
 
 Starts the OpenAI-compatible test server and a loopback OTLP/HTTP receiver, runs `run_library.py` for each
 library (or `node vercel_ai.mjs` for the Vercel AI SDK) and writes every span and log record it received:
@@ -27,8 +27,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 HERE = Path(__file__).resolve().parent
 # Run as a script: the project root on the path, for the test server module.
-sys.path.insert(0, str(HERE.parents[2]))
-from traces.tests.conventions.openai_compatible_server import serving  # noqa: E402
+sys.path.insert(0, str(HERE.parents[1]))
+from testing.openai_compatible_server import serving  # noqa: E402
 
 MARKER = "golden"
 # The packages whose versions a golden file names.
