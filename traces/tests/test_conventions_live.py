@@ -2,8 +2,8 @@
 
 For each library (installed from the package registries; see `testing/conventions/`), a subprocess runs
 the library's scenario against the OpenAI-compatible test server and exports with the library's own OTLP/HTTP
-exporter to TraceFoundry under gunicorn (the OpenTelemetry exporters stream chunked bodies). Every prompt,
-completion, tool argument, tool result and embedding input carries a fresh marker. Then:
+exporter to TraceFoundry under its production web server (the exporters stream chunked bodies). Every
+prompt, completion, tool argument, tool result and embedding input carries a fresh marker. Then:
 - a viewer finds the marker in no API answer (trace list, `q=` search, trace detail, spans, span detail,
   facets) and in no file of the strict bundle export, and gets 403 for every payload ref;
 - an engineer reads every marked text of the library's golden capture through the payload refs;
@@ -33,7 +33,7 @@ from rest_framework.authtoken.models import Token
 
 from testing.goldens import LIBRARIES, MARKED, MARKER, received, status_code
 from testing.openai_compatible_server import serving
-from testing.servers import database_url, gunicorn
+from testing.servers import database_url, web_server
 from traces.models import SpanCategory, Trace
 from traces.semconv import map_span
 
@@ -52,7 +52,7 @@ def llm_url() -> Iterator[str]:
 @pytest.fixture
 def server_url(transactional_db: None, tmp_path: Path) -> Iterator[str]:
     env = {"PAYLOAD_STORAGE": "filesystem", "PAYLOAD_DIR": str(tmp_path / "payloads"), "VAR_DIR": str(tmp_path / "var")}
-    with gunicorn(database_url(connection.settings_dict), extra_env=env, threads=4) as url:
+    with web_server(database_url(connection.settings_dict), extra_env=env) as url:
         yield url
 
 
