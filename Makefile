@@ -13,6 +13,8 @@ PYTEST_ARGS ?=
 CHROMIUM := /usr/bin/chromium
 # npm ci of the TypeScript SDK; the pytest live test (traces/tests/test_typescript_sdk_live.py) needs it too.
 SDK_TS_INSTALLED := sdk/typescript/node_modules/.installed
+# npm ci of the Vercel AI SDK that traces/tests/test_conventions_live.py drives (a test-only folder).
+VERCEL_AI_INSTALLED := testing/vercel_ai/node_modules/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-sqlite test-postgres lint openapi bench demo-load export-trace up down
@@ -43,10 +45,10 @@ test: install frontend frontend-test sdk-typescript-test ## Install what tests n
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
-test-sqlite: install frontend $(CHROMIUM) $(SDK_TS_INSTALLED)
+test-sqlite: install frontend $(CHROMIUM) $(SDK_TS_INSTALLED) $(VERCEL_AI_INSTALLED)
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgres: install frontend $(CHROMIUM) $(SDK_TS_INSTALLED)
+test-postgres: install frontend $(CHROMIUM) $(SDK_TS_INSTALLED) $(VERCEL_AI_INSTALLED)
 	$(TEST_ENV) DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install frontend-lint sdk-typescript-lint ## ruff and mypy (and eslint + tsc for the explorer and the TypeScript SDK)
@@ -118,6 +120,10 @@ up: .env ## Build and start the docker compose deployment (deploy/docker-compose
 
 down: ## Stop the docker compose deployment (volumes are kept)
 	$(COMPOSE) down
+
+$(VERCEL_AI_INSTALLED): testing/vercel_ai/package.json testing/vercel_ai/package-lock.json
+	cd testing/vercel_ai && npm ci --no-audit --no-fund
+	touch $@
 
 # --- TypeScript SDK (sdk/typescript): npm with its own package-lock.json ------------------------------------------
 .PHONY: sdk-typescript-test sdk-typescript-lint

@@ -6,7 +6,11 @@ value), redacted, serialised, hashed, and replaced on the span by `tracefoundry.
 (`sha256:<hex>`) and `tracefoundry.payload.<role>_size`. Everything left on the span is redacted under the
 same mode (see `payloads.redaction`). Refs that an SDK put on the span itself are returned as declared refs.
 
-Known limits: in a flattened list, missing positions are closed up (keys 0 and 2 give a two-item list).
+Safety net for conventions the policy does not list: in `standard` and `strict`, a string (or the strings
+of a list or map together) of at least `free_text_payload_min_chars` characters under a key that is neither
+allowed metadata nor a content key becomes content of role `other`, on the span and on its events alike, so
+a new library cannot put prompts in front of viewers. Allowed keys (such as `exception.stacktrace`) and
+shorter values stay.
 """
 
 import json
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from payloads import refs
-from payloads.contracts import OtlpSpan
+from payloads.contracts import OtlpSpan, RedactionMode
 from payloads.hashing import sha256_hex
 from payloads.policy import SUFFIX_ROLE, PayloadAttributeRule, PayloadEventRule, Policy
 from payloads.redaction import (
@@ -27,6 +31,7 @@ from payloads.redaction import (
 JSON_CONTENT_TYPE = "application/json"
 TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
 EVENTS_SOURCE = "events"
+FREE_TEXT_ROLE = "other"
 _CACHE_LIMIT = 50_000
 
 
@@ -68,6 +73,8 @@ class _KeyKind:
     # `_OWN_REF`: the role; `_PAYLOAD`: the rule.
     role: str = ""
     rule: PayloadAttributeRule | None = None
+    # Neither allowed metadata nor content: a long string under it is content (the safety net).
+    unknown: bool = False
 
 
 class SpanCapture:
@@ -80,6 +87,7 @@ class SpanCapture:
     def __init__(self, redactor: Redactor) -> None:
         self.redactor = redactor
         self.policy: Policy = redactor.policy
+        self._free_text_min = 0 if redactor.mode == RedactionMode.OFF else self.policy.free_text_payload_min_chars
         self._kinds: dict[str, _KeyKind] = {}
         self._event_rules: dict[str, PayloadEventRule | None] = {}
         # Resource and scope dicts are shared by every span of a resource/scope: redact each once.
@@ -95,9 +103,12 @@ class SpanCapture:
         attributes: dict[str, Any] = {}
         declared: list[DeclaredRef] = []
         dropped = 0
+        free_text_min = self._free_text_min
         for key, value in span.attributes.items():
             kind = kinds.get(key) or self._kind(key)
-            if kind.kind == _PLAIN:
+            if kind.unknown and _text_length(value) >= free_text_min:
+                sources.setdefault(FREE_TEXT_ROLE, {})[key] = value
+            elif kind.kind == _PLAIN:
                 attributes[kind.stored_key] = text(value) if value.__class__ is str else masked_value(value)
             elif kind.kind == _PAYLOAD:
                 rule = cast(PayloadAttributeRule, kind.rule)
@@ -202,9 +213,10 @@ class SpanCapture:
         rule = self.policy.payload_rule(key)
         if rule is not None and not (rule.role == SUFFIX_ROLE and not refs.is_role(key[len(rule.prefix) :])):
             return _KeyKind(_PAYLOAD, stored_key, rule=rule)
+        unknown = bool(self._free_text_min) and not self.redactor.is_allowed(key)
         if self.redactor.drops_unlisted and not self.redactor.is_allowed(key):
-            return _KeyKind(_DROP, stored_key)
-        return _KeyKind(_PLAIN, stored_key)
+            return _KeyKind(_DROP, stored_key, unknown=unknown)
+        return _KeyKind(_PLAIN, stored_key, unknown=unknown)
 
     def _event_rule(self, name: str) -> PayloadEventRule | None:
         if name not in self._event_rules:
@@ -224,17 +236,26 @@ class SpanCapture:
         for index, event in enumerate(events):
             rule = self._event_rule(str(event.get("name", "")))
             attributes = event.get("attributes") or {}
-            if rule is None or not any(key in rule.content_attributes for key in attributes):
+            if rule is not None and any(key in rule.content_attributes for key in attributes):
+                role = rule.role
+                content_keys = {key for key in attributes if key in rule.content_attributes}
+            elif self._free_text_min and any(self._is_free_text(key, value) for key, value in attributes.items()):
+                role = FREE_TEXT_ROLE
+                content_keys = {key for key, value in attributes.items() if self._is_free_text(key, value)}
+            else:
                 kept.append(event)
                 continue
-            content = {key: value for key, value in attributes.items() if key in rule.content_attributes}
-            rest = {key: value for key, value in attributes.items() if key not in rule.content_attributes}
-            sources.setdefault(rule.role, {}).setdefault(EVENTS_SOURCE, []).append(
+            content = {key: value for key, value in attributes.items() if key in content_keys}
+            rest = {key: value for key, value in attributes.items() if key not in content_keys}
+            sources.setdefault(role, {}).setdefault(EVENTS_SOURCE, []).append(
                 {"name": event.get("name", ""), "attributes": content}
             )
-            roles[index] = rule.role
+            roles[index] = role
             kept.append({**event, "attributes": rest})
         return kept, roles
+
+    def _is_free_text(self, key: str, value: Any) -> bool:
+        return _text_length(value) >= self._free_text_min and not self.redactor.is_allowed(key)
 
     def _resource(self, resource_attributes: dict[str, Any]) -> tuple[dict[str, Any], int]:
         last = self._last_resource
@@ -261,6 +282,17 @@ def serialise(value: Any) -> tuple[bytes, str]:
         return value.encode("utf-8", "surrogatepass"), content_type
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text.encode("utf-8", "surrogatepass"), JSON_CONTENT_TYPE
+
+
+def _text_length(value: Any) -> int:
+    """Characters of text in an attribute value: a string's, or all strings of a list or map together."""
+    if value.__class__ is str:
+        return len(value)
+    if isinstance(value, list):
+        return sum(_text_length(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_text_length(item) for item in value.values())
+    return 0
 
 
 def _is_json_document(text: str) -> bool:

@@ -21,6 +21,8 @@ SUFFIX_ROLE = "{suffix}"
 _NAME = re.compile(r"^[a-z0-9_]{1,48}$")
 _CHECKS = ("luhn",)
 _NEVER = re.compile(r"(?!)")
+# Below this a "long free-text" threshold would turn ordinary short values (names, ids, URLs) into payloads.
+MIN_FREE_TEXT_CHARS = 64
 
 
 class PolicyError(ValueError):
@@ -70,6 +72,8 @@ class Policy:
     patterns: tuple[Pattern, ...]
     # Matches a normalised key (see `is_secret_key`) ending in one of the `secret_keys` names.
     secret_keys: re.Pattern[str]
+    # Strings at least this long under a key that is neither allowed nor content become payloads (0: never).
+    free_text_payload_min_chars: int = 0
 
     def is_secret_key(self, key: str) -> bool:
         """Whether `key` names a secret: lower-cased, with `.`, `-` and spaces read as `_`, it ends in one of
@@ -119,7 +123,14 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         root,
         "the policy",
         required={"version"},
-        optional={"allowed_attributes", "payload_attributes", "payload_events", "secret_keys", "patterns"},
+        optional={
+            "allowed_attributes",
+            "payload_attributes",
+            "payload_events",
+            "secret_keys",
+            "patterns",
+            "free_text_payload_min_chars",
+        },
     )
     version = reader.scalar(top["version"], "version")
     if version != "1":
@@ -133,8 +144,10 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     for node, pattern in zip(reader.sequence(top.get("patterns")), patterns, strict=True):
         if names.count(pattern.name) > 1:
             raise reader.error(node, f"pattern name {pattern.name!r} is used more than once")
+    free_text = reader.free_text_threshold(top.get("free_text_payload_min_chars"))
     return Policy(
         source=source,
+        free_text_payload_min_chars=free_text,
         allowed=_globs_regex(allowed),
         payload_attributes=tuple(attribute_rules),
         payload_attribute_regexes=tuple(re.compile(fnmatch.translate(rule.glob)) for rule in attribute_rules),
@@ -215,6 +228,16 @@ class _Reader:
         if value not in ("true", "false"):
             raise self.error(node, f"{what} must be true or false")
         return value == "true"
+
+    def free_text_threshold(self, node: yaml.Node | None) -> int:
+        if node is None:
+            return 0
+        text = self.scalar(node, "free_text_payload_min_chars")
+        if not text.isdigit() or (int(text) != 0 and int(text) < MIN_FREE_TEXT_CHARS):
+            raise self.error(
+                node, f"free_text_payload_min_chars must be 0 (off) or a whole number of at least {MIN_FREE_TEXT_CHARS}"
+            )
+        return int(text)
 
     def glob(self, node: yaml.Node, what: str) -> str:
         glob = self.scalar(node, what).strip()

@@ -1,8 +1,12 @@
-"""Map span attributes from OpenTelemetry GenAI, OpenInference and TraceFoundry conventions to columns.
+"""Map span attributes from the LLM tracing conventions to columns.
 
 Pure: no ORM, no I/O. Current and older spellings are both read: the OpenTelemetry GenAI semantic conventions
 (https://opentelemetry.io/docs/specs/semconv/gen-ai/) and OpenInference's
-(https://github.com/Arize-ai/openinference/blob/main/spec/semantic_conventions.md).
+(https://github.com/Arize-ai/openinference/blob/main/spec/semantic_conventions.md), and those of OpenLLMetry/
+Traceloop (`traceloop.span.kind`, `traceloop.entity.name`), the Vercel AI SDK (`ai.operationId`, `ai.model.*`,
+`ai.usage.*`, `ai.toolCall.name`), the Langfuse SDK (`langfuse.observation.type`, `.model.name`,
+`.usage_details`) and MLflow (`mlflow.spanType`, `mlflow.llm.model`, `mlflow.chat.tokenUsage`, JSON-encoded).
+What each library's release sends is recorded in `testing/conventions/golden/`.
 
 Retries are recognised from:
 - span events named `tracefoundry.retry` or `retry`, or whose name ends in `.retry` (one retry each);
@@ -17,6 +21,7 @@ Timeouts are recognised from:
 - an error status message containing "timeout" or "timed out".
 """
 
+import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -56,16 +61,85 @@ _OPENINFERENCE_OPERATIONS = {
     "RETRIEVER": "retrieval",
 }
 
-_MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name", "embedding.model_name")
-_PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
-_TOOL_KEYS = ("gen_ai.tool.name", "tool.name")
-_INPUT_TOKEN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
+# Vercel AI SDK operations (`ai.operationId`): the `do*` spans are the provider calls, the others wrap them.
+_VERCEL_CATEGORIES = {
+    "ai.generateText.doGenerate": SpanCategory.LLM,
+    "ai.streamText.doStream": SpanCategory.LLM,
+    "ai.generateObject.doGenerate": SpanCategory.LLM,
+    "ai.streamObject.doStream": SpanCategory.LLM,
+    "ai.embed.doEmbed": SpanCategory.EMBEDDING,
+    "ai.embedMany.doEmbed": SpanCategory.EMBEDDING,
+    "ai.toolCall": SpanCategory.TOOL,
+    "ai.generateText": SpanCategory.CHAIN,
+    "ai.streamText": SpanCategory.CHAIN,
+    "ai.generateObject": SpanCategory.CHAIN,
+    "ai.streamObject": SpanCategory.CHAIN,
+    "ai.embed": SpanCategory.CHAIN,
+    "ai.embedMany": SpanCategory.CHAIN,
+}
+# Langfuse observation types, MLflow span types and Traceloop span kinds (all compared lower-cased).
+_TYPE_CATEGORIES = {
+    "generation": SpanCategory.LLM,
+    "chat_model": SpanCategory.LLM,
+    "llm": SpanCategory.LLM,
+    "embedding": SpanCategory.EMBEDDING,
+    "tool": SpanCategory.TOOL,
+    "agent": SpanCategory.AGENT,
+    "retriever": SpanCategory.RETRIEVER,
+    "reranker": SpanCategory.RETRIEVER,
+    "chain": SpanCategory.CHAIN,
+    "workflow": SpanCategory.CHAIN,
+    "task": SpanCategory.CHAIN,
+}
+_TYPE_KEYS = ("langfuse.observation.type", "mlflow.spanType", "traceloop.span.kind")
+_CATEGORY_OPERATIONS: dict[str, str] = {
+    SpanCategory.LLM: "chat",
+    SpanCategory.EMBEDDING: "embeddings",
+    SpanCategory.TOOL: "execute_tool",
+    SpanCategory.AGENT: "invoke_agent",
+    SpanCategory.RETRIEVER: "retrieval",
+}
+
+_MODEL_KEYS = (
+    "gen_ai.response.model",
+    "gen_ai.request.model",
+    "llm.model_name",
+    "embedding.model_name",
+    "ai.response.model",
+    "ai.model.id",
+    "langfuse.observation.model.name",
+    "mlflow.llm.model",
+)
+_PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "ai.model.provider")
+_TOOL_KEYS = ("gen_ai.tool.name", "tool.name", "ai.toolCall.name")
+_INPUT_TOKEN_KEYS = (
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.prompt_tokens",
+    "llm.token_count.prompt",
+    "ai.usage.inputTokens",
+    "ai.usage.promptTokens",
+    "ai.usage.tokens",
+    "llm.usage.prompt_tokens",
+)
 _OUTPUT_TOKEN_KEYS = (
     "gen_ai.usage.output_tokens",
     "gen_ai.usage.completion_tokens",
     "llm.token_count.completion",
+    "ai.usage.outputTokens",
+    "ai.usage.completionTokens",
+    "llm.usage.completion_tokens",
 )
-_TOTAL_TOKEN_KEYS = ("llm.token_count.total", "gen_ai.usage.total_tokens")
+_TOTAL_TOKEN_KEYS = (
+    "llm.token_count.total",
+    "gen_ai.usage.total_tokens",
+    "ai.usage.totalTokens",
+    "llm.usage.total_tokens",
+)
+# JSON objects of token counts: Langfuse's usage_details and MLflow's tokenUsage.
+_USAGE_JSON_KEYS = ("langfuse.observation.usage_details", "mlflow.chat.tokenUsage")
+_USAGE_INPUT_FIELDS = ("input", "input_tokens", "prompt_tokens", "promptTokens")
+_USAGE_OUTPUT_FIELDS = ("output", "output_tokens", "completion_tokens", "completionTokens")
+_USAGE_TOTAL_FIELDS = ("total", "total_tokens", "totalTokens")
 _COST_KEYS = ("tracefoundry.cost.usd", "llm.cost.total")
 _ENVIRONMENT_KEYS = ("deployment.environment.name", "deployment.environment")
 
@@ -98,16 +172,28 @@ def map_span(
     status_message: str,
 ) -> SpanSemantics:
     oi_kind = str(attributes.get("openinference.span.kind", "")).upper()
-    operation = _first_str(attributes, ("gen_ai.operation.name",)) or _OPENINFERENCE_OPERATIONS.get(oi_kind, "")
-    model = _first_str(attributes, _MODEL_KEYS)
+    typed = _typed_category(attributes)
+    operation = (
+        _first_str(attributes, ("gen_ai.operation.name",))
+        or _OPENINFERENCE_OPERATIONS.get(oi_kind, "")
+        or _CATEGORY_OPERATIONS.get(typed, "")
+    )
+    model = _unquoted(_first_str(attributes, _MODEL_KEYS))
     tool_name = _first_str(attributes, _TOOL_KEYS)
+    if not tool_name and typed == SpanCategory.TOOL:
+        tool_name = _first_str(attributes, ("traceloop.entity.name",)) or name
     if not tool_name and operation == "execute_tool":
         tool_name = name.removeprefix("execute_tool ").strip()
-    input_tokens = _first_int(attributes, _INPUT_TOKEN_KEYS)
-    output_tokens = _first_int(attributes, _OUTPUT_TOKEN_KEYS)
-    total_tokens = _first_int(attributes, _TOTAL_TOKEN_KEYS) or input_tokens + output_tokens
+    usage = _usage_json(attributes)
+    input_tokens = _first_int(attributes, _INPUT_TOKEN_KEYS) or _first_int(usage, _USAGE_INPUT_FIELDS)
+    output_tokens = _first_int(attributes, _OUTPUT_TOKEN_KEYS) or _first_int(usage, _USAGE_OUTPUT_FIELDS)
+    total_tokens = (
+        _first_int(attributes, _TOTAL_TOKEN_KEYS)
+        or _first_int(usage, _USAGE_TOTAL_FIELDS)
+        or input_tokens + output_tokens
+    )
     return SpanSemantics(
-        category=_category(operation, oi_kind, model, tool_name, total_tokens),
+        category=typed or _category(operation, oi_kind, model, tool_name, total_tokens),
         operation_name=operation[:64],
         model=model[:255],
         provider=_first_str(attributes, _PROVIDER_KEYS)[:64],
@@ -139,6 +225,39 @@ def _category(operation: str, oi_kind: str, model: str, tool_name: str, total_to
     if model and total_tokens:
         return SpanCategory.LLM
     return SpanCategory.OTHER
+
+
+def _typed_category(attributes: Attributes) -> str:
+    """The category stated by a convention that names span types (Vercel AI, Langfuse, MLflow, Traceloop)."""
+    vercel = attributes.get("ai.operationId")
+    if vercel.__class__ is str and vercel in _VERCEL_CATEGORIES:
+        return _VERCEL_CATEGORIES[vercel]
+    stated = _unquoted(_first_str(attributes, _TYPE_KEYS)).lower()
+    return _TYPE_CATEGORIES.get(stated, "")
+
+
+def _unquoted(value: str) -> str:
+    """MLflow JSON-encodes its string attributes (`"gpt-4o"`)."""
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return value
+        return decoded if isinstance(decoded, str) else value
+    return value
+
+
+def _usage_json(attributes: Attributes) -> Attributes:
+    for key in _USAGE_JSON_KEYS:
+        value = attributes.get(key)
+        if value.__class__ is str and value.startswith("{"):
+            try:
+                decoded = json.loads(value)
+            except ValueError:
+                continue
+            if isinstance(decoded, dict):
+                return decoded
+    return {}
 
 
 def _stated_cost(attributes: Attributes) -> Decimal | None:

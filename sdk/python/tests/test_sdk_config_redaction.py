@@ -5,13 +5,19 @@ from pathlib import Path
 
 import pytest
 from tracefoundry.config import ConfigurationError, resolve_settings
-from tracefoundry.redaction import build_redactor, default_policy_text
+from tracefoundry.redaction import build_redactor, default_policy_text, load_patterns, parse_patterns
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def test_the_bundled_policy_is_the_servers_default_policy() -> None:
     assert default_policy_text() == (REPO / "deploy" / "trace-allowlist.yaml").read_text(encoding="utf-8")
+
+
+def test_the_bundled_policy_parses_with_the_servers_free_text_threshold() -> None:
+    assert "free_text_payload_min_chars: 200" in default_policy_text()
+    assert "openai_api_key" in {pattern.name for pattern in load_patterns()}
+    assert parse_patterns({"version": 1, "free_text_payload_min_chars": 200, "patterns": []}) == []
 
 
 def test_environment_fills_in_what_arguments_leave_out() -> None:
