@@ -145,7 +145,7 @@ def list_traces(filters: TraceFilters, sort: str, limit: int, cursor: str | None
         )
         traces = traces.filter(after)
     order = [f"-{column}", "-trace_id"] if descending else [column, "trace_id"]
-    rows = list(traces.order_by(*order).defer("search_text")[: limit + 1])
+    rows = list(traces.order_by(*order).defer("search_text", "search_text_left_out")[: limit + 1])
     next_cursor = (
         _encode_cursor(getattr(rows[limit - 1], column), rows[limit - 1].trace_id) if len(rows) > limit else None
     )
@@ -202,7 +202,7 @@ def _decode_cursor(cursor: str, column: str) -> tuple[Any, str]:
 
 
 def get_trace(trace_id: str) -> Trace:
-    return Trace.objects.defer("search_text").get(trace_id=trace_id)
+    return Trace.objects.defer("search_text", "search_text_left_out").get(trace_id=trace_id)
 
 
 def trace_detail(trace_id: str) -> TraceDetail:
