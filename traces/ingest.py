@@ -184,8 +184,7 @@ def _summaries_from_stored_spans(trace_ids: Iterable[str]) -> dict[str, summary.
     for row in rows:
         spans_by_trace[row["trace_id"]].append(row)
     return {
-        trace_id: {**summary.from_scratch(spans), "trace_id": trace_id}
-        for trace_id, spans in spans_by_trace.items()
+        trace_id: {**summary.from_scratch(spans), "trace_id": trace_id} for trace_id, spans in spans_by_trace.items()
     }
 
 
@@ -193,8 +192,7 @@ def _write_summaries(summaries: list[summary.Summary], with_search_text: bool) -
     fields = [*summary.FIELDS, "updated_at", *(["search_text", "search_text_left_out"] if with_search_text else [])]
     now = timezone.now()
     rows = [
-        [*(_db_value(name, {**row, "updated_at": now}[name]) for name in fields), row["trace_id"]]
-        for row in summaries
+        [*(_db_value(name, {**row, "updated_at": now}[name]) for name in fields), row["trace_id"]] for row in summaries
     ]
     # One parameterised UPDATE sent for all traces at once: cheaper than bulk_update's CASE expressions.
     assignments = ", ".join(f'"{name}" = %s' for name in fields)

@@ -7,7 +7,6 @@ never OFFSET, so page N costs what page 1 costs.
 import base64
 import binascii
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -227,36 +226,6 @@ def trace_detail(trace_id: str) -> TraceDetail:
         .order_by("-call_count", "model")
     )
     return TraceDetail(trace=trace, root_span=root, services=services, models=models)
-
-
-def span_tree(trace_id: str) -> list[SpanNode]:
-    """Every span of the trace, parent before child and siblings by start time; orphans at the root level.
-    The caller has read the trace row already (an unknown trace id gives an empty tree)."""
-    spans = [ListedSpan(*row) for row in Span.objects.filter(trace_id=trace_id).values_list(*SPAN_LIST_COLUMNS)]
-    ids = {span.span_id for span in spans}
-    children: dict[str, list[ListedSpan]] = defaultdict(list)
-    top: list[ListedSpan] = []
-    for span in spans:
-        if span.parent_span_id and span.parent_span_id in ids and span.parent_span_id != span.span_id:
-            children[span.parent_span_id].append(span)
-        else:
-            top.append(span)
-    order_key = lambda s: (s.start_unix_nano, s.span_id)  # noqa: E731
-    nodes: list[SpanNode] = []
-    visited: set[str] = set()
-    stack = [(span, 0) for span in sorted(top, key=order_key, reverse=True)]
-    while stack:
-        span, depth = stack.pop()
-        if span.span_id in visited:
-            continue
-        visited.add(span.span_id)
-        nodes.append(SpanNode(span=span, depth=depth, is_orphan=bool(span.parent_span_id) and depth == 0))
-        stack.extend((child, depth + 1) for child in sorted(children[span.span_id], key=order_key, reverse=True))
-    # Spans caught in a parent cycle are unreachable from any root: list them at the root level.
-    nodes.extend(
-        SpanNode(span=s, depth=0, is_orphan=True) for s in sorted(spans, key=order_key) if s.span_id not in visited
-    )
-    return nodes
 
 
 def get_span(span_id: str, trace_id: str | None) -> Span:

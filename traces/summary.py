@@ -194,9 +194,7 @@ def search_words(span: SpanRow) -> set[str]:
     return words
 
 
-def merge_search_text(
-    text: str, left_out: str, words: set[str], limit: int = SEARCH_TEXT_CHARS
-) -> tuple[str, str]:
+def merge_search_text(text: str, left_out: str, words: set[str], limit: int = SEARCH_TEXT_CHARS) -> tuple[str, str]:
     """The search text (and its first word left out, "" if none) with `words` added."""
     merged = set(text.split("\n")) if text else set()
     merged |= {word for word in words if not left_out or word < left_out}

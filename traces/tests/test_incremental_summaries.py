@@ -51,7 +51,7 @@ def tree_trace(rng: random.Random, size: int) -> tuple[list[tuple[SpanSpec, str]
             f"{'chat' if llm else 'execute_tool'} {index}",
             parent,
             # Some spans start before the root: the earliest span and the root differ.
-            NOW_NS + rng.randint(-10**6, 10**9),
+            NOW_NS + rng.randint(-(10**6), 10**9),
             rng.randint(1, 10**8),
             attributes,
             status_code=2 if rng.random() < 0.05 else 0,
@@ -71,7 +71,7 @@ def request_of(spans: list[tuple[SpanSpec, str]]) -> ExportTraceServiceRequest:
 
 
 def batches_of(rng: random.Random, spans: list[tuple[SpanSpec, str]]) -> list[list[tuple[SpanSpec, str]]]:
-    """Shuffled batches of 1–40 spans, with re-sent batches and batches overlapping what was sent before."""
+    """Shuffled batches of 1 to 40 spans, with re-sent batches and batches overlapping what was sent before."""
     shuffled = rng.sample(spans, len(spans))
     batches: list[list[tuple[SpanSpec, str]]] = []
     while shuffled:
@@ -91,11 +91,17 @@ def stored_summary(trace_id: str) -> dict[str, Any]:
 
 
 def recomputed_summary(trace_id: str) -> dict[str, Any]:
-    spans = list(Span.objects.filter(trace_id=trace_id).values(*summary.SPAN_COLUMNS, "trace_id", "status_message", "attributes"))
+    spans = list(
+        Span.objects.filter(trace_id=trace_id).values(*summary.SPAN_COLUMNS, "trace_id", "status_message", "attributes")
+    )
     words = set().union(*(summary.search_words(span) for span in spans))
     text, left_out = summary.merge_search_text("", "", words)
     recomputed = summary.from_scratch(spans)
-    return {**{name: recomputed[name] for name in summary.FIELDS}, "search_text": text, "search_text_left_out": left_out}
+    return {
+        **{name: recomputed[name] for name in summary.FIELDS},
+        "search_text": text,
+        "search_text_left_out": left_out,
+    }
 
 
 @pytest.mark.django_db
@@ -163,4 +169,5 @@ def test_search_text_merged_in_any_split_equals_the_text_of_all_words() -> None:
             part, remaining = set(remaining[:size]), remaining[size:]
             text, left_out = summary.merge_search_text(text, left_out, part, limit=300)
         assert (text, left_out) == whole
-    assert len(whole[0]) <= 300 and whole[1] != ""
+    assert len(whole[0]) <= 300
+    assert whole[1] != ""

@@ -1,5 +1,10 @@
 """The traces query API: filters, sorts, keyset pagination, trees, span detail, facets, errors."""
 
+import base64
+import gzip
+import json
+import random
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -208,6 +213,79 @@ class TestTraceDetailAndSpans:
         assert items[1]["offset_ms"] == 1.0
         assert items[4]["is_timeout"] is True
         assert items[2]["retry_count"] == 1
+
+    def test_span_pages_follow_the_tree_order_of_one_page(self, api: Client) -> None:
+        rng = random.Random(11)
+        trace_id = new_trace_id()
+        specs = [SpanSpec(trace_id, new_span_id(), "root", duration_ns=10**10)]
+        for i in range(240):
+            parent = rng.choice(specs).span_id if i % 30 else new_span_id()  # some orphans
+            specs.append(SpanSpec(trace_id, new_span_id(), f"span {i}", parent, NOW_NS + rng.randint(0, 10**9)))
+        ingest(rng.sample(specs, len(specs)))
+        whole = api.get(f"/api/traces/{trace_id}/spans", {"limit": 1000}).json()
+
+        pages, cursor = [], None
+        while True:
+            body = api.get(f"/api/traces/{trace_id}/spans", {"limit": 17, **({"cursor": cursor} if cursor else {})})
+            pages.append(body.json()["items"])
+            cursor = body.json()["next_cursor"]
+            if cursor is None:
+                break
+
+        assert whole["next_cursor"] is None
+        assert [item for page in pages for item in page] == whole["items"]
+        assert [len(page) for page in pages] == [17] * 14 + [3]
+        assert sum(item["is_orphan"] for item in whole["items"]) == 8
+
+    def test_spans_arriving_between_pages_neither_repeat_nor_skip_what_was_served(self, api: Client) -> None:
+        spans = agent_trace()
+        trace_id = ingest(spans)
+        first = api.get(f"/api/traces/{trace_id}/spans", {"limit": 2}).json()
+        late = SpanSpec(trace_id, new_span_id(), "late tool", spans[0].span_id, NOW_NS + 800_000_000)
+        ingest([late])
+
+        rest = api.get(f"/api/traces/{trace_id}/spans", {"limit": 100, "cursor": first["next_cursor"]}).json()
+
+        names = [item["name"] for item in first["items"] + rest["items"]]
+        assert names == [
+            "invoke_agent planner",
+            "chat gpt-4o",
+            "execute_tool search",
+            "chat claude-sonnet-4",
+            "late tool",
+        ]
+
+    @pytest.mark.parametrize(
+        ("params", "parameter"),
+        [
+            ({"cursor": "not-a-cursor"}, "cursor"),
+            ({"cursor": "WzEsIDFd" + "x"}, "cursor"),
+            ({"cursor": base64.urlsafe_b64encode(b"[NaN, 1]").decode()}, "cursor"),
+            ({"cursor": base64.urlsafe_b64encode(b"[1e999999, 1]").decode()}, "cursor"),
+            ({"cursor": base64.urlsafe_b64encode(b"[-1, 1]").decode()}, "cursor"),
+            ({"limit": "0"}, "limit"),
+            ({"limit": "10001"}, "limit"),
+        ],
+    )
+    def test_bad_span_page_parameters_are_400(self, api: Client, params: dict, parameter: str) -> None:
+        trace_id = ingest(agent_trace())
+        response = api.get(f"/api/traces/{trace_id}/spans", params)
+        assert response.status_code == 400
+        assert response.json()["parameter"] == parameter
+
+    def test_json_answers_are_gzipped_when_accepted_and_html_pages_never(self, api: Client) -> None:
+        trace_id = ingest(agent_trace())
+        url = f"/api/traces/{trace_id}/spans"
+
+        compressed = api.get(url, headers={"accept-encoding": "gzip"})
+        plain = api.get(url)
+        login_page = Client().get("/accounts/login/", headers={"accept-encoding": "gzip"})
+
+        assert compressed["Content-Encoding"] == "gzip"
+        assert json.loads(gzip.decompress(compressed.content)) == plain.json()
+        assert "Content-Encoding" not in plain
+        assert login_page.status_code == 200
+        assert "Content-Encoding" not in login_page
 
     def test_span_detail_and_ambiguous_ids(self, api: Client) -> None:
         span_id = new_span_id()
