@@ -1,11 +1,14 @@
 """A trace's spans in tree order (parent before child, siblings by start time, orphans at the root level), served
 page by page so that the first screen of a 100,000-span trace needs neither all its rows nor all their JSON.
 
-The order is computed from four narrow columns of every span (id, span id, parent id, start) and kept per
-process for the trace's current version (`updated_at`, `span_count`), as compact arrays: the pages after the
-first cost one lookup of their own rows. The cursor names the position and the last span served; when spans
-arrived between two pages, the next page continues after that span in the new order (spans that arrived
-before it in tree order then show on a reload).
+The first page of a trace without orphans (its summary counts them exactly) is walked from the roots down
+through `spans_children_idx`, reading only the spans it shows: a few queries, whatever the trace's size. Other
+pages need the whole order, computed from four narrow columns of every span (id, span id, parent id, start)
+and kept per process for the trace's current version (`updated_at`, `span_count`), as compact arrays, so each
+page after that costs one lookup of its own rows. The cursor names the position and the last span served; when
+spans arrived between two pages, the next page continues after that span in the new order (spans that arrived
+before it in tree order then show on a reload). Spans caught in a parent cycle (a span its own parent
+included) are reachable from no root: they come last, at the root level.
 """
 
 import base64
@@ -15,6 +18,8 @@ import threading
 from array import array
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
+
+from django.db.models import F
 
 from traces.models import Span, Trace
 from traces.queries import SPAN_LIST_COLUMNS, InvalidCursor, ListedSpan, SpanNode
@@ -42,19 +47,59 @@ _cache_lock = threading.Lock()
 
 
 def span_page(trace: Trace, limit: int, cursor: str | None) -> SpanPage:
-    order = tree_order(trace)
-    start = _start_of(order, cursor) if cursor else 0
-    pks = order.pks[start : start + limit]
+    if cursor is None and trace.orphan_count == 0:
+        start, total = 0, trace.span_count
+        pks, depths = _walk_from_roots(trace.trace_id, limit)
+        orphans = bytearray(len(pks))
+    else:
+        order = tree_order(trace)
+        start, total = (_start_of(order, cursor) if cursor else 0), len(order.pks)
+        pks, depths = order.pks[start : start + limit], order.depths[start : start + limit]
+        orphans = order.orphans[start : start + limit]
     rows = Span.objects.filter(pk__in=list(pks)).values_list(*SPAN_LIST_COLUMNS)
     by_pk = {row[0]: ListedSpan(*row) for row in rows}
     items = [
-        SpanNode(span=by_pk[pk], depth=order.depths[start + i], is_orphan=bool(order.orphans[start + i]))
+        SpanNode(span=by_pk[pk], depth=depths[i], is_orphan=bool(orphans[i]))
         for i, pk in enumerate(pks)
         if pk in by_pk  # deleted by retention since the order was computed
     ]
     end = start + len(pks)
-    next_cursor = _encode_cursor(end, order.pks[end - 1]) if end < len(order.pks) else None
+    next_cursor = _encode_cursor(end, pks[-1]) if pks and end < total else None
     return SpanPage(items=items, next_cursor=next_cursor)
+
+
+def _walk_from_roots(trace_id: str, limit: int) -> tuple[array, array]:
+    """The first `limit` spans in tree order, depth first from the roots, when no span is an orphan.
+
+    Children are read only for spans that have some (asked for a whole list of siblings at once), so a page
+    costs two queries per span with children on it, bounded by the page, never by the trace."""
+    pks, depths = array("q"), array("i")
+    spans = Span.objects.filter(trace_id=trace_id)
+    order = ("start_unix_nano", "span_id")
+
+    def children(parent: str, depth: int, budget: int) -> list[tuple[int, str, int]]:
+        kids = list(
+            spans.filter(parent_span_id=parent)
+            .exclude(span_id=F("parent_span_id"))
+            .order_by(*order)
+            .values_list("pk", "span_id")[:budget]
+        )
+        with_children = set(
+            spans.filter(parent_span_id__in=[span_id for _, span_id in kids])
+            .exclude(span_id=F("parent_span_id"))
+            .values_list("parent_span_id", flat=True)
+            .distinct()
+        )
+        return [(pk, span_id if span_id in with_children else "", depth) for pk, span_id in reversed(kids)]
+
+    stack = children("", 0, limit)
+    while stack and len(pks) < limit:
+        pk, parent_of_kids, depth = stack.pop()
+        pks.append(pk)
+        depths.append(depth)
+        if parent_of_kids:
+            stack.extend(children(parent_of_kids, depth + 1, limit - len(pks)))
+    return pks, depths
 
 
 def tree_order(trace: Trace) -> TreeOrder:
@@ -81,7 +126,7 @@ def _compute_order(trace_id: str) -> TreeOrder:
     for _, span_id, parent, pk in rows:  # sorted by (start, span id), so every list below is too
         if parent and parent in ids and parent != span_id:
             children[parent].append((span_id, parent, pk))
-        else:
+        elif not parent or parent not in ids:
             top.append((span_id, parent, pk))
     pks, depths, orphans = array("q"), array("i"), bytearray()
     visited: set[str] = set()
@@ -95,7 +140,7 @@ def _compute_order(trace_id: str) -> TreeOrder:
         depths.append(depth)
         orphans.append(1 if parent and depth == 0 else 0)
         stack.extend((child, depth + 1) for child in reversed(children.get(span_id, ())))
-    # Spans caught in a parent cycle are unreachable from any root: list them at the root level.
+    # Spans caught in a parent cycle (their own parent included) are unreachable: list them at the root level.
     for _, span_id, _, pk in rows:
         if span_id not in visited:
             pks.append(pk)

@@ -214,28 +214,70 @@ class TestTraceDetailAndSpans:
         assert items[4]["is_timeout"] is True
         assert items[2]["retry_count"] == 1
 
-    def test_span_pages_follow_the_tree_order_of_one_page(self, api: Client) -> None:
-        rng = random.Random(11)
-        trace_id = new_trace_id()
-        specs = [SpanSpec(trace_id, new_span_id(), "root", duration_ns=10**10)]
-        for i in range(240):
-            parent = rng.choice(specs).span_id if i % 30 else new_span_id()  # some orphans
-            specs.append(SpanSpec(trace_id, new_span_id(), f"span {i}", parent, NOW_NS + rng.randint(0, 10**9)))
-        ingest(rng.sample(specs, len(specs)))
-        whole = api.get(f"/api/traces/{trace_id}/spans", {"limit": 1000}).json()
-
+    @staticmethod
+    def all_pages(api: Client, trace_id: str, limit: int) -> list[list[dict]]:
         pages, cursor = [], None
         while True:
-            body = api.get(f"/api/traces/{trace_id}/spans", {"limit": 17, **({"cursor": cursor} if cursor else {})})
-            pages.append(body.json()["items"])
-            cursor = body.json()["next_cursor"]
+            params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+            body = api.get(f"/api/traces/{trace_id}/spans", params).json()
+            pages.append(body["items"])
+            cursor = body["next_cursor"]
             if cursor is None:
-                break
+                return pages
 
-        assert whole["next_cursor"] is None
-        assert [item for page in pages for item in page] == whole["items"]
+    @staticmethod
+    def random_tree(rng: random.Random, size: int, orphan_every: int) -> list[SpanSpec]:
+        trace_id = new_trace_id()
+        specs = [SpanSpec(trace_id, new_span_id(), "root", duration_ns=10**10)]
+        for i in range(1, size):
+            parent = new_span_id() if i % orphan_every == 0 else rng.choice(specs).span_id
+            specs.append(SpanSpec(trace_id, new_span_id(), f"span {i}", parent, NOW_NS + rng.randint(0, 10**9)))
+        return specs
+
+    def test_span_pages_follow_the_tree_order_of_one_page(self, api: Client) -> None:
+        rng = random.Random(11)
+        specs = self.random_tree(rng, 241, orphan_every=30)  # 8 orphans: the whole order serves every page
+        trace_id = ingest(rng.sample(specs, len(specs)))
+
+        whole = self.all_pages(api, trace_id, 1000)
+        pages = self.all_pages(api, trace_id, 17)
+
+        assert len(whole) == 1
+        assert [item for page in pages for item in page] == whole[0]
         assert [len(page) for page in pages] == [17] * 14 + [3]
-        assert sum(item["is_orphan"] for item in whole["items"]) == 8
+        assert sum(item["is_orphan"] for item in whole[0]) == 8
+
+    def test_first_page_walked_from_the_roots_matches_the_pages_after_it(self, api: Client) -> None:
+        rng = random.Random(12)
+        specs = self.random_tree(rng, 200, orphan_every=10**6)
+        trace_id = specs[0].trace_id
+        loop = [new_span_id(), new_span_id()]
+        specs += [
+            SpanSpec(trace_id, loop[0], "cycle a", loop[1]),
+            SpanSpec(trace_id, loop[1], "cycle b", loop[0]),
+            SpanSpec(trace_id, "5e1f5e1f5e1f5e1f", "own parent", "5e1f5e1f5e1f5e1f"),
+        ]
+        ingest(rng.sample(specs, len(specs)))
+
+        in_one = [item for page in self.all_pages(api, trace_id, 1000) for item in page]
+        for limit in (1, 7, 64):
+            assert [item for page in self.all_pages(api, trace_id, limit) for item in page] == in_one
+        assert len(in_one) == 203
+        assert [(s["name"], s["depth"], s["is_orphan"]) for s in in_one[-3:]] == [
+            ("own parent", 0, True),  # same start: by span id
+            ("cycle a", 0, True),
+            ("cycle b", 0, True),
+        ]
+
+    def test_first_page_reads_only_its_own_spans(self, api: Client) -> None:
+        def queries_for_first_page(trace_id: str) -> int:
+            with CaptureQueriesContext(connection) as queries:
+                assert api.get(f"/api/traces/{trace_id}/spans", {"limit": 10}).status_code == 200
+            return len(queries)
+
+        small, big = agent_trace(), agent_trace()
+        big += [SpanSpec(big[0].trace_id, new_span_id(), f"step {i}", big[0].span_id) for i in range(500)]
+        assert queries_for_first_page(ingest(big)) == queries_for_first_page(ingest(small))
 
     def test_spans_arriving_between_pages_neither_repeat_nor_skip_what_was_served(self, api: Client) -> None:
         spans = agent_trace()
