@@ -19,7 +19,7 @@ from array import array
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
 from traces.models import Span, Trace
 from traces.queries import SPAN_LIST_COLUMNS, InvalidCursor, ListedSpan, SpanNode
@@ -48,58 +48,50 @@ _cache_lock = threading.Lock()
 
 def span_page(trace: Trace, limit: int, cursor: str | None) -> SpanPage:
     if cursor is None and trace.orphan_count == 0:
-        start, total = 0, trace.span_count
-        pks, depths = _walk_from_roots(trace.trace_id, limit)
-        orphans = bytearray(len(pks))
-    else:
-        order = tree_order(trace)
-        start, total = (_start_of(order, cursor) if cursor else 0), len(order.pks)
-        pks, depths = order.pks[start : start + limit], order.depths[start : start + limit]
-        orphans = order.orphans[start : start + limit]
+        items = _walk_from_roots(trace.trace_id, limit)
+        last_pk = items[-1].span.pk if items else 0
+        next_cursor = _encode_cursor(len(items), last_pk) if len(items) < trace.span_count else None
+        return SpanPage(items=items, next_cursor=next_cursor)
+    order = tree_order(trace)
+    start = _start_of(order, cursor) if cursor else 0
+    pks = order.pks[start : start + limit]
     rows = Span.objects.filter(pk__in=list(pks)).values_list(*SPAN_LIST_COLUMNS)
     by_pk = {row[0]: ListedSpan(*row) for row in rows}
     items = [
-        SpanNode(span=by_pk[pk], depth=depths[i], is_orphan=bool(orphans[i]))
+        SpanNode(span=by_pk[pk], depth=order.depths[start + i], is_orphan=bool(order.orphans[start + i]))
         for i, pk in enumerate(pks)
         if pk in by_pk  # deleted by retention since the order was computed
     ]
     end = start + len(pks)
-    next_cursor = _encode_cursor(end, pks[-1]) if pks and end < total else None
+    next_cursor = _encode_cursor(end, pks[-1]) if end < len(order.pks) else None
     return SpanPage(items=items, next_cursor=next_cursor)
 
 
-def _walk_from_roots(trace_id: str, limit: int) -> tuple[array, array]:
-    """The first `limit` spans in tree order, depth first from the roots, when no span is an orphan.
+def _walk_from_roots(trace_id: str, limit: int) -> list[SpanNode]:
+    """The first `limit` spans in tree order, depth first from the roots, for a trace without orphans.
 
-    Children are read only for spans that have some (asked for a whole list of siblings at once), so a page
-    costs two queries per span with children on it, bounded by the page, never by the trace."""
-    pks, depths = array("q"), array("i")
-    spans = Span.objects.filter(trace_id=trace_id)
-    order = ("start_unix_nano", "span_id")
+    One query per span on the page that has children (each list of children comes with whether each child has
+    some), so the page costs what its own spans cost, never what the trace holds."""
+    spans = Span.objects.filter(trace_id=trace_id).exclude(span_id=F("parent_span_id"))
+    has_children = Exists(spans.filter(parent_span_id=OuterRef("span_id")))
 
-    def children(parent: str, depth: int, budget: int) -> list[tuple[int, str, int]]:
-        kids = list(
+    def children(parent: str, depth: int, budget: int) -> list[tuple[ListedSpan, bool, int]]:
+        rows = (
             spans.filter(parent_span_id=parent)
-            .exclude(span_id=F("parent_span_id"))
-            .order_by(*order)
-            .values_list("pk", "span_id")[:budget]
+            .annotate(has_children=has_children)
+            .order_by("start_unix_nano", "span_id")
+            .values_list(*SPAN_LIST_COLUMNS, "has_children")[:budget]
         )
-        with_children = set(
-            spans.filter(parent_span_id__in=[span_id for _, span_id in kids])
-            .exclude(span_id=F("parent_span_id"))
-            .values_list("parent_span_id", flat=True)
-            .distinct()
-        )
-        return [(pk, span_id if span_id in with_children else "", depth) for pk, span_id in reversed(kids)]
+        return [(ListedSpan(*row[:-1]), row[-1], depth) for row in reversed(rows)]
 
+    nodes: list[SpanNode] = []
     stack = children("", 0, limit)
-    while stack and len(pks) < limit:
-        pk, parent_of_kids, depth = stack.pop()
-        pks.append(pk)
-        depths.append(depth)
-        if parent_of_kids:
-            stack.extend(children(parent_of_kids, depth + 1, limit - len(pks)))
-    return pks, depths
+    while stack and len(nodes) < limit:
+        span, with_children, depth = stack.pop()
+        nodes.append(SpanNode(span=span, depth=depth, is_orphan=False))
+        if with_children:
+            stack.extend(children(span.span_id, depth + 1, limit - len(nodes)))
+    return nodes
 
 
 def tree_order(trace: Trace) -> TreeOrder:

@@ -15,7 +15,7 @@ children of the batch are stored) and writes the result. What makes each column 
 """
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -122,7 +122,7 @@ def empty() -> Summary:
     }
 
 
-def add_spans(summary: Summary, top: TopSpan | None, spans: list[SpanRow], orphan_change: int) -> Summary:
+def add_spans(summary: Summary, top: TopSpan | None, spans: Sequence[SpanRow], orphan_change: int) -> Summary:
     """`summary` with `spans` (none of them stored yet) added; `top` is the stored top span (None if no span is
     stored), `orphan_change` the change in orphans the caller counted (see the module docstring)."""
     if not spans:
@@ -168,7 +168,7 @@ def add_spans(summary: Summary, top: TopSpan | None, spans: list[SpanRow], orpha
     }
 
 
-def from_scratch(spans: list[SpanRow]) -> Summary:
+def from_scratch(spans: Sequence[SpanRow]) -> Summary:
     """The summary of a trace from all its spans."""
     ids = {span["span_id"] for span in spans}
     orphans = sum(1 for span in spans if span["parent_span_id"] and span["parent_span_id"] not in ids)
