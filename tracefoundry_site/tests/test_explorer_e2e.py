@@ -18,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conftest import PASSWORD
+from payloads.ingest import PayloadBatch
 from testing.chromium import launch_chromium
 from tracefoundry_site.tests.explorer_seed import (
     BIG_TRACE,
@@ -373,7 +374,7 @@ def test_a_hundred_thousand_span_trace_shows_its_first_rows_at_once_and_scrolls_
     live_server: object, engineer: User, page: Page
 ) -> None:
     rows = huge_trace_rows()
-    write_spans(rows, [HUGE_TRACE], TraceSource.OTLP)
+    write_spans(rows, [HUGE_TRACE], TraceSource.OTLP, PayloadBatch())
     last_span = rows[-1]["span_id"]
     base = live_server.url  # type: ignore[attr-defined]
     log_in(page, base, engineer)

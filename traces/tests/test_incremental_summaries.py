@@ -9,10 +9,10 @@ import pytest
 import requests
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from testing.factories import NOW_NS, SpanSpec, export_request, new_span_id, new_trace_id
 from traces import summary
 from traces.ingest import ingest_request
 from traces.models import Span, Trace
-from traces.tests.factories import NOW_NS, SpanSpec, export_request, new_span_id, new_trace_id
 
 SERVICES = ("planner-svc", "tools-svc", "")
 MODELS = ("gpt-4o", "gpt-4o-mini", "claude-sonnet-4")
