@@ -205,7 +205,15 @@ def _write_summaries(summaries: list[summary.Summary], with_search_text: bool) -
 
 # Values the database driver cannot take as they are (JSON, decimals on SQLite, datetimes); the rest are plain.
 _PREPARED_FIELDS = frozenset(
-    ("cost_usd", "models_used", "tools_used", "service_span_counts", "environment_span_counts", "updated_at")
+    (
+        "cost_usd",
+        "models_used",
+        "tools_used",
+        "service_span_counts",
+        "service_error_counts",
+        "environment_span_counts",
+        "updated_at",
+    )
 )
 
 

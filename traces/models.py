@@ -63,8 +63,10 @@ class Trace(models.Model):
     cost_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal(0))
     models_used = models.JSONField(default=list)
     tools_used = models.JSONField(default=list)
-    # Spans per service and environment name: the trace's service when its top span names none.
+    # Spans (and failed spans) per service and spans per environment name: the trace's service when its top span
+    # names none, and the per-service breakdown without reading the spans.
     service_span_counts = models.JSONField(default=dict)
+    service_error_counts = models.JSONField(default=dict)
     environment_span_counts = models.JSONField(default=dict)
     # Distinct words (trace id, span names, models, tools, attribute values) for the free-text filter, one a line.
     search_text = models.TextField(blank=True, default="")
@@ -155,8 +157,8 @@ class Span(models.Model):
         ]
         indexes = [
             models.Index(fields=["span_id"], name="spans_by_span_id_idx"),
-            # Ingest counts the stored orphans a new span adopts; the spans API walks children.
-            models.Index(fields=["trace", "parent_span_id"], name="spans_children_idx"),
+            # Ingest counts the stored orphans a new span adopts; the spans API walks children in start order.
+            models.Index(fields=["trace", "parent_span_id", "start_unix_nano", "span_id"], name="spans_children_idx"),
             models.Index(fields=["model", "trace"], name="spans_model_filter_idx"),
             models.Index(fields=["tool_name", "trace"], name="spans_tool_filter_idx"),
         ]

@@ -208,11 +208,19 @@ def trace_detail(trace_id: str) -> TraceDetail:
     trace = get_trace(trace_id)
     spans = Span.objects.filter(trace_id=trace_id)
     root = spans.filter(span_id=trace.root_span_id).only(*SPAN_LIST_COLUMNS).first() if trace.root_span_id else None
-    services = list(
-        spans.values("service")
-        .annotate(span_count=Count("id"), error_count=Count("id", filter=Q(status_code=StatusCode.ERROR)))
-        .order_by("-span_count", "service")
-    )
+    # From the summary's counts: a breakdown of a million spans without reading them (a trace summarised before
+    # the counts were kept has none until its next batch: read them from its spans).
+    counts, errors = trace.service_span_counts, trace.service_error_counts
+    if trace.span_count and not counts:
+        grouped = list(
+            spans.values_list("service").annotate(Count("id"), Count("id", filter=Q(status_code=StatusCode.ERROR)))
+        )
+        counts = {service: count for service, count, _ in grouped}
+        errors = {service: failed for service, _, failed in grouped}
+    services = [
+        {"service": service, "span_count": count, "error_count": errors.get(service, 0)}
+        for service, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
     models = list(
         spans.exclude(model="")
         .values("model", "provider")

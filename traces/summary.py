@@ -7,7 +7,7 @@ children of the batch are stored) and writes the result. What makes each column 
 - the top span (the earliest root, else the earliest span): the smallest (not a root, start, span id) key of the
   stored top and the new spans; `root_span_id` is its id when it is a root;
 - service and environment: the top span's, else the most frequent among spans (counts per value are kept on the
-  trace), ties to the smallest name;
+  trace, errors per service too, for the trace's per-service breakdown), ties to the smallest name;
 - orphans: the caller adds the new spans whose parent is not stored and subtracts the stored spans whose parent
   is among the new ones;
 - search text: distinct words in sorted order, kept while they fit in `SEARCH_TEXT_CHARS`; the first word left out
@@ -58,6 +58,7 @@ FIELDS = (
     "models_used",
     "tools_used",
     "service_span_counts",
+    "service_error_counts",
     "environment_span_counts",
 )
 # The span columns the fold reads.
@@ -118,6 +119,7 @@ def empty() -> Summary:
         "models_used": [],
         "tools_used": [],
         "service_span_counts": {},
+        "service_error_counts": {},
         "environment_span_counts": {},
     }
 
@@ -138,6 +140,9 @@ def add_spans(summary: Summary, top: TopSpan | None, spans: Sequence[SpanRow], o
     counted = [span for span in spans if span["category"] in _TOKEN_CATEGORIES]
     errors = sum(1 for span in spans if span["status_code"] == StatusCode.ERROR)
     services = _add_counts(summary["service_span_counts"], (span["service"] for span in spans))
+    service_errors = _add_counts(
+        summary["service_error_counts"], (s["service"] for s in spans if s["status_code"] == StatusCode.ERROR)
+    )
     environments = _add_counts(summary["environment_span_counts"], (span["environment"] for span in spans))
     return {
         **summary,
@@ -164,6 +169,7 @@ def add_spans(summary: Summary, top: TopSpan | None, spans: Sequence[SpanRow], o
         "models_used": sorted({*summary["models_used"], *(span["model"] for span in spans if span["model"])}),
         "tools_used": sorted({*summary["tools_used"], *(span["tool_name"] for span in spans if span["tool_name"])}),
         "service_span_counts": services,
+        "service_error_counts": service_errors,
         "environment_span_counts": environments,
     }
 
@@ -177,12 +183,13 @@ def from_scratch(spans: Sequence[SpanRow]) -> Summary:
 
 def _add_counts(counts: dict[str, int], values: Iterable[str]) -> dict[str, int]:
     total = Counter(counts)
-    total.update(value for value in values if value)
+    total.update(values)
     return dict(sorted(total.items()))
 
 
 def _most_frequent(counts: dict[str, int]) -> str:
-    return min(counts.items(), key=lambda item: (-item[1], item[0]))[0] if counts else ""
+    named = [(count, value) for value, count in counts.items() if value]
+    return min(named, key=lambda item: (-item[0], item[1]))[1] if named else ""
 
 
 def search_words(span: SpanRow) -> set[str]:

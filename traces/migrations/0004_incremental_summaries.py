@@ -27,11 +27,16 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='trace',
+            name='service_error_counts',
+            field=models.JSONField(default=dict),
+        ),
+        migrations.AddField(
+            model_name='trace',
             name='top_span_id',
             field=models.CharField(blank=True, default='', max_length=16),
         ),
         migrations.AddIndex(
             model_name='span',
-            index=models.Index(fields=['trace', 'parent_span_id'], name='spans_children_idx'),
+            index=models.Index(fields=['trace', 'parent_span_id', 'start_unix_nano', 'span_id'], name='spans_children_idx'),
         ),
     ]

@@ -42,9 +42,9 @@ def test_trace_list(api: Client, django_assert_num_queries: Any, traces: int) ->
 def test_trace_detail(api: Client, django_assert_num_queries: Any, extra_steps: int) -> None:
     trace_id = _stored_trace(extra_steps)
 
-    # session, user, permissions, trace, root span, services, models, the critical path's spans and the events of
-    # those that retried, the previous run
-    with django_assert_num_queries(10):
+    # session, user, permissions, trace (with its per-service counts), root span, models, the critical path's spans
+    # and the events of those that retried, the previous run
+    with django_assert_num_queries(9):
         assert api.get(f"/api/traces/{trace_id}").status_code == 200
 
 
