@@ -60,11 +60,15 @@ openapi: install frontend/node_modules/.installed ## Regenerate the committed Op
 	$(TEST_ENV) $(PY) manage.py spectacular --validate --fail-on-warn --file frontend/openapi.yaml
 	cd frontend && pnpm api-types
 
-bench: install ## Ingest and query benchmark on Postgres: 1M spans, payload-heavy, worst requests within the limits
+# The realistic corpus's tools live beside the repository (CI keeps a copy of shared/ beside the clone).
+SHARED_BENCH ?= ../shared/bench
+bench: install ## Ingest and query benchmarks on Postgres: 1M spans, payload-heavy, request limits, big traces, realistic corpus vs a sink
 	$(TEST_ENV) $(PY) scripts/bench.py --database-url $(TEST_DATABASE_URL)_bench
 	$(TEST_ENV) $(PY) scripts/bench.py --database-url $(TEST_DATABASE_URL)_bench --spans 200000 --payload-bytes 2048
 	$(TEST_ENV) $(PY) scripts/bench_request_limits.py
 	$(TEST_ENV) $(PY) scripts/bench_request_limits.py --database-url $(TEST_DATABASE_URL)_bench
+	$(TEST_ENV) $(PY) scripts/bench_big_trace.py --database-url $(TEST_DATABASE_URL)_bench
+	$(TEST_ENV) $(PY) scripts/bench_realistic.py --database-url $(TEST_DATABASE_URL)_bench --corpus-tools $(SHARED_BENCH)
 
 # make demo-load [TRACES=50] [SEED=1] [SCENARIO=mix] [URL=http://127.0.0.1:8000] [INGEST_KEY=...]; @ keeps the key out of logs.
 TRACES ?= 50

@@ -35,11 +35,6 @@ def refs_for_spans(span_pks: list[int]) -> dict[int, list[dict[str, Any]]]:
     return _refs_by_span(SpanPayloadRef.objects.filter(span_id__in=span_pks))
 
 
-def refs_for_trace(trace_id: str) -> dict[int, list[dict[str, Any]]]:
-    """`payload_refs` of every span of a trace, by Span primary key (one query, no list of span keys)."""
-    return _refs_by_span(SpanPayloadRef.objects.filter(span__trace_id=trace_id))
-
-
 def _refs_by_span(refs_query: QuerySet[SpanPayloadRef]) -> dict[int, list[dict[str, Any]]]:
     refs: dict[int, list[dict[str, Any]]] = {}
     rows = refs_query.order_by("span_id", "role", "attribute").values_list(

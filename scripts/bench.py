@@ -255,25 +255,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench"),
-        "DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    os.environ.update(env)
-    recreate_database(args.database_url)
-    # As `make run` does before serving.
-    for command in (["migrate"], ["collectstatic"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command, "--no-input", "-v", "0"], cwd=PROJECT_DIR, env=env, check=True
-        )
+    env = prepare_database(args.database_url)
 
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracefoundry_site.settings")
-    django.setup()
     from django.contrib.auth.models import Group, User
     from django.db import connection
     from rest_framework.authtoken.models import Token
@@ -295,25 +278,8 @@ def main() -> None:
         flush=True,
     )
 
-    port = 18000 + os.getpid() % 1000
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tracefoundry_site.serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=PROJECT_DIR,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(env, args.workers)
     try:
-        wait_for(base)
         headers = {
             "Content-Type": "application/x-protobuf",
             "Content-Encoding": "gzip",
@@ -377,6 +343,51 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def prepare_database(database_url: str) -> dict[str, str]:
+    """Recreate the database, migrate it as `make run` does, set Django up in this process; the server's env."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench"),
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    recreate_database(database_url)
+    for command in (["migrate"], ["collectstatic"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command, "--no-input", "-v", "0"], cwd=PROJECT_DIR, env=env, check=True
+        )
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracefoundry_site.settings")
+    django.setup()
+    return env
+
+
+def start_server(env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:
+    """The server as `make run` serves it, `workers` workers, answering at the returned base URL."""
+    port = 18000 + os.getpid() % 1000
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tracefoundry_site.serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=PROJECT_DIR,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for(base)
+    return server, base
 
 
 def timed(call: Callable[[], requests.Response], times: int) -> list[float]:

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before every middleware that edits the answer, so it compresses the final body.
+    "tracefoundry_site.json_compression.JsonApiGZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tracefoundry_site.db_routing.ReplicaReadsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

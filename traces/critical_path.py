@@ -120,7 +120,7 @@ def analyse(spans: Iterable[TimedSpan]) -> SlownessReport:
 
 
 def _tree(by_id: dict[str, TimedSpan]) -> tuple[list[TimedSpan], dict[str, list[TimedSpan]]]:
-    """Top-level spans and each span's children, as `traces.queries.span_tree` builds the tree: a span whose
+    """Top-level spans and each span's children, as `traces.span_tree` orders the tree: a span whose
     parent is missing, or which a parent cycle makes unreachable, is top-level."""
     linked: dict[str, list[TimedSpan]] = defaultdict(list)
     tops: list[TimedSpan] = []

@@ -1,14 +1,15 @@
 """Write decoded OTLP spans: one insert of the new spans and one summary update per touched trace, per batch.
 
 Concurrency: the touched trace rows are created if missing and locked, in trace-id order (so two batches never
-deadlock), before anything else is read or written. Under those locks a batch reads what is stored of its
-traces, inserts only the spans not stored yet (a re-sent batch changes nothing) and recomputes each summary
-from the stored and the new spans, so concurrent batches of one trace are serialised and none loses counts.
+deadlock), before anything else is read or written. Under those locks a batch looks up only its own keys (which
+of its spans, their parents, and the traces' top spans are stored, and how many stored spans have a parent
+among its new spans), inserts the spans not stored yet (a re-sent batch changes nothing) and folds them into
+each stored summary (`traces.summary`). Concurrent batches of one trace are serialised, none loses counts, and
+a batch costs the same whether its trace holds ten spans or a million.
 """
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any, cast
 
 from django.db import connection, transaction
@@ -16,20 +17,15 @@ from django.db.models import Field
 from django.utils import timezone
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from payloads import refs
 from payloads.contracts import OtlpSpan, RejectedSpan
 from payloads.ingest import PayloadBatch
-from traces import otlp, semconv
+from traces import otlp, semconv, summary
 from traces.contracts import IngestResult
-from traces.models import Span, SpanCategory, StatusCode, Trace, TraceSource, TraceStatus
+from traces.models import Span, Trace, TraceSource
 from traces.pricing import PriceTable, configured_price_table
 from traces.span_insert import SpanRow, insert_spans
+from traces.stored_spans import children_counts, stored_spans
 
-_SEARCH_VALUE_CHARS = 200
-_SEARCH_TEXT_CHARS = 32_000
-# Payload refs are content hashes: nothing anyone types into a search box, and a lot of index to keep current.
-_UNSEARCHED_PREFIX = refs.KEY_PREFIX
-_TOKEN_CATEGORIES = (SpanCategory.LLM, SpanCategory.EMBEDDING)
 _MAX_REJECTION_REASONS = 5
 
 
@@ -110,20 +106,37 @@ def write_spans(spans: list[SpanRow], trace_ids: list[str], source: str, payload
 
 def _write_spans_locked(spans: list[SpanRow], trace_ids: list[str], source: str, payloads: PayloadBatch) -> None:
     with transaction.atomic():
-        search_texts = _lock_traces(trace_ids, source)
-        rows_by_trace = _stored_summary_rows(trace_ids)
-        stored = {(trace_id, row[1]) for trace_id, rows in rows_by_trace.items() for row in rows}
+        traces = _lock_traces(trace_ids, source)
+        keys = {(span["trace_id"], span["span_id"]) for span in spans}
+        parents = {(span["trace_id"], span["parent_span_id"]) for span in spans if span["parent_span_id"]} - keys
+        tops = {(trace_id, trace["top_span_id"]) for trace_id, trace in traces.items() if trace["top_span_id"]}
+        stored = stored_spans(keys | parents | tops)
         new_spans = [span for span in spans if (span["trace_id"], span["span_id"]) not in stored]
+        new_keys = {(span["trace_id"], span["span_id"]) for span in new_spans}
+        # Only a trace with orphans stored can have a stored span whose parent is new.
+        adopted = children_counts(key for key in new_keys if traces[key[0]]["orphan_count"])
         insert_spans(new_spans)
-        payloads.write_refs({(span["trace_id"], span["span_id"]) for span in new_spans}, span_pks)
+        payloads.write_refs(new_keys, span_pks)
         if not new_spans:
             return  # a re-sent batch: nothing changes
+        new_by_trace: dict[str, list[SpanRow]] = defaultdict(list)
         for span in new_spans:
-            rows_by_trace[span["trace_id"]].append(tuple(span[column] for column in _SUMMARY_COLUMNS))
-        new_words = _search_words_of_batch(new_spans)
-        _write_summaries(
-            rows_by_trace, {t: _merge_words(search_texts.get(t, ""), new_words.get(t, set())) for t in trace_ids}
-        )
+            new_by_trace[span["trace_id"]].append(span)
+        legacy = [t for t in new_by_trace if traces[t]["span_count"] and not traces[t]["top_span_id"]]
+        rebuilt = _summaries_from_stored_spans(legacy)
+        updated = []
+        for trace_id, added in new_by_trace.items():
+            trace = traces[trace_id]
+            if trace_id in rebuilt:
+                updated_summary = rebuilt[trace_id]
+            else:
+                orphans = sum(1 for s in added if s["parent_span_id"] and _is_orphan(s, stored, new_keys))
+                top = stored.get((trace_id, trace["top_span_id"]))
+                updated_summary = summary.add_spans(trace, top, added, orphans - adopted[trace_id])
+            words = set().union(*(summary.search_words(span) for span in added))
+            text, left_out = summary.merge_search_text(trace["search_text"], trace["search_text_left_out"], words)
+            updated.append({**updated_summary, "search_text": text, "search_text_left_out": left_out})
+        _write_summaries(updated, with_search_text=True)
 
 
 def span_pks(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -138,8 +151,16 @@ def span_pks(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     }
 
 
-def _lock_traces(trace_ids: list[str], source: str) -> dict[str, str]:
-    """Create the missing trace rows and lock all of them; their search texts.
+def _is_orphan(span: SpanRow, stored: dict, new_keys: set[tuple[str, str]]) -> bool:
+    parent = (span["trace_id"], span["parent_span_id"])
+    return parent not in stored and parent not in new_keys
+
+
+_LOCKED_FIELDS = ("trace_id", *summary.FIELDS, "search_text", "search_text_left_out")
+
+
+def _lock_traces(trace_ids: list[str], source: str) -> dict[str, dict[str, Any]]:
+    """Create the missing trace rows and lock all of them; their summaries and search texts.
 
     Every writer of a trace's spans locks its row first, in trace-id order: once locked, what is read after is
     all that is stored, and nobody else adds spans to these traces until we commit. A row that retention deleted
@@ -150,57 +171,37 @@ def _lock_traces(trace_ids: list[str], source: str) -> dict[str, str]:
             [Trace(trace_id=trace_id, source=source) for trace_id in trace_ids], ignore_conflicts=True
         )
         locked = Trace.objects.select_for_update().filter(trace_id__in=trace_ids).order_by("trace_id")
-        search_texts = dict(locked.values_list("trace_id", "search_text"))
-        if len(search_texts) == len(trace_ids):
-            return search_texts
-
-
-_SUMMARY_COLUMNS = (
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "name",
-    "start_unix_nano",
-    "end_unix_nano",
-    "status_code",
-    "category",
-    "model",
-    "tool_name",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cost_usd",
-    "retry_count",
-    "is_timeout",
-    "service",
-    "environment",
-)
+        traces = {row["trace_id"]: row for row in locked.values(*_LOCKED_FIELDS)}
+        if len(traces) == len(trace_ids):
+            return traces
 
 
 def recompute_summaries(trace_ids: Iterable[str]) -> None:
     """Rebuild the summary of each trace from all its stored spans (callers hold the trace rows' locks)."""
-    _write_summaries(_stored_summary_rows(trace_ids), search_texts=None)
+    _write_summaries(list(_summaries_from_stored_spans(trace_ids).values()), with_search_text=False)
 
 
-def _stored_summary_rows(trace_ids: Iterable[str]) -> dict[str, list[tuple]]:
-    rows_by_trace: dict[str, list[tuple]] = defaultdict(list)
-    for row in Span.objects.filter(trace_id__in=list(trace_ids)).values_list(*_SUMMARY_COLUMNS):
-        rows_by_trace[row[0]].append(row)
-    return rows_by_trace
+def _summaries_from_stored_spans(trace_ids: Iterable[str]) -> dict[str, summary.Summary]:
+    """Reads every span of the traces: for retention's trims and for traces summarised before summaries were
+    kept incrementally (no `top_span_id`), never for a trace ingest has summarised."""
+    trace_ids = list(trace_ids)
+    if not trace_ids:
+        return {}
+    spans_by_trace: dict[str, list[SpanRow]] = defaultdict(list)
+    rows = Span.objects.filter(trace_id__in=trace_ids).values("trace_id", *summary.SPAN_COLUMNS)
+    for row in rows:
+        spans_by_trace[row["trace_id"]].append(row)
+    return {
+        trace_id: {**summary.from_scratch(spans), "trace_id": trace_id} for trace_id, spans in spans_by_trace.items()
+    }
 
 
-def _write_summaries(rows_by_trace: dict[str, list[tuple]], search_texts: dict[str, str] | None) -> None:
-    summaries = [_summary(trace_id, rows) for trace_id, rows in rows_by_trace.items() if rows]
-    fields = [*_SUMMARY_FIELDS, "updated_at", *(["search_text"] if search_texts is not None else [])]
-    now = _db_value("updated_at", timezone.now())
-    rows = []
-    for summary in summaries:
-        summary["updated_at"] = now
-        if search_texts is not None:
-            summary["search_text"] = search_texts.get(summary["trace_id"], "")
-        for name in _PREPARED_FIELDS:
-            summary[name] = _db_value(name, summary[name])
-        rows.append([*(summary[name] for name in fields), summary["trace_id"]])
+def _write_summaries(summaries: list[summary.Summary], with_search_text: bool) -> None:
+    fields = [*summary.FIELDS, "updated_at", *(["search_text", "search_text_left_out"] if with_search_text else [])]
+    now = timezone.now()
+    rows = [
+        [*(_db_value(name, {**row, "updated_at": now}[name]) for name in fields), row["trace_id"]] for row in summaries
+    ]
     # One parameterised UPDATE sent for all traces at once: cheaper than bulk_update's CASE expressions.
     assignments = ", ".join(f'"{name}" = %s' for name in fields)
     with connection.cursor() as cursor:
@@ -210,110 +211,25 @@ def _write_summaries(rows_by_trace: dict[str, list[tuple]], search_texts: dict[s
         )
 
 
-_SUMMARY_FIELDS = (
-    "service",
-    "environment",
-    "root_span_id",
-    "root_span_name",
-    "start_unix_nano",
-    "end_unix_nano",
-    "duration_ns",
-    "status",
-    "span_count",
-    "error_count",
-    "llm_call_count",
-    "tool_call_count",
-    "retry_count",
-    "timeout_count",
-    "orphan_count",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cost_usd",
-    "models_used",
-    "tools_used",
+# Values the database driver cannot take as they are (JSON, decimals on SQLite, datetimes); the rest are plain.
+_PREPARED_FIELDS = frozenset(
+    (
+        "cost_usd",
+        "models_used",
+        "tools_used",
+        "service_span_counts",
+        "service_error_counts",
+        "environment_span_counts",
+        "updated_at",
+    )
 )
-# Values the database driver cannot take as they are (JSON, decimals on SQLite); the rest are plain ints and str.
-_PREPARED_FIELDS = ("cost_usd", "models_used", "tools_used")
 
 
 def _db_value(name: str, value: Any) -> Any:
+    if name not in _PREPARED_FIELDS:
+        return value
     field = cast(Field, Trace._meta.get_field(name))
     return field.get_db_prep_save(value, connection)
-
-
-def _summary(trace_id: str, rows: list[tuple]) -> dict[str, Any]:
-    """The summary columns of a trace from the `_SUMMARY_COLUMNS` of all its spans."""
-    (
-        _,
-        span_ids,
-        parents,
-        names,
-        starts,
-        ends,
-        statuses,
-        categories,
-        models,
-        tools,
-        inputs,
-        outputs,
-        totals,
-        costs,
-        retries,
-        timeouts,
-        services,
-        environments,
-    ) = zip(*rows, strict=True)
-    known = set(span_ids)
-    roots = [i for i, parent in enumerate(parents) if not parent]
-    orphans = [i for i, parent in enumerate(parents) if parent and parent not in known]
-    root = min(roots or orphans or range(len(rows)), key=lambda i: (starts[i], span_ids[i]))
-    counted = [i for i, category in enumerate(categories) if category in _TOKEN_CATEGORIES]
-    start, end = min(starts), max(ends)
-    service_votes = Counter(s for s in services if s)
-    return dict(
-        trace_id=trace_id,
-        service=services[root] or (service_votes.most_common(1)[0][0] if service_votes else ""),
-        environment=environments[root] or next((e for e in environments if e), ""),
-        root_span_id=span_ids[root] if roots else "",
-        root_span_name=names[root],
-        start_unix_nano=start,
-        end_unix_nano=end,
-        duration_ns=end - start,
-        status=str(TraceStatus.ERROR if StatusCode.ERROR in statuses else TraceStatus.OK),
-        span_count=len(rows),
-        error_count=statuses.count(StatusCode.ERROR),
-        llm_call_count=categories.count(SpanCategory.LLM),
-        tool_call_count=categories.count(SpanCategory.TOOL),
-        retry_count=sum(retries),
-        timeout_count=sum(1 for t in timeouts if t),
-        orphan_count=len(orphans),
-        input_tokens=sum(inputs[i] for i in counted),
-        output_tokens=sum(outputs[i] for i in counted),
-        total_tokens=sum(totals[i] for i in counted),
-        cost_usd=sum((costs[i] for i in counted), Decimal(0)),
-        models_used=sorted({m for m in models if m}),
-        tools_used=sorted({t for t in tools if t}),
-    )
-
-
-def _search_words_of_batch(spans: list[SpanRow]) -> dict[str, set[str]]:
-    words: dict[str, set[str]] = defaultdict(set)
-    for span in spans:
-        bucket = words[span["trace_id"]]
-        bucket.update(
-            w for w in (span[k] for k in ("trace_id", "name", "model", "tool_name", "service", "status_message")) if w
-        )
-        for key, value in span["attributes"].items():
-            if value and isinstance(value, str) and not key.startswith(_UNSEARCHED_PREFIX):
-                bucket.add(value[:_SEARCH_VALUE_CHARS].replace("\n", " "))
-    return words
-
-
-def _merge_words(existing: str, new_words: set[str]) -> str:
-    words = set(existing.split("\n")) if existing else set()
-    words |= new_words
-    return "\n".join(sorted(words))[:_SEARCH_TEXT_CHARS]
 
 
 def _rejection_message(rejections: list[RejectedSpan]) -> str:

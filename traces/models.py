@@ -1,7 +1,8 @@
 """Tables for traces (one summary row per trace id) and spans.
 
 Times are unix nanoseconds in BigIntegerFields so a stored span exports back to OTLP unchanged.
-The trace row is a summary recomputed by `traces.ingest` from its spans once per ingest batch.
+The trace row is a summary that `traces.ingest` updates once per ingest batch from the batch's new spans alone
+(`traces.summary` says how each column folds).
 """
 
 from decimal import Decimal
@@ -43,6 +44,8 @@ class Trace(models.Model):
     environment = models.CharField(max_length=255, blank=True, default="")
     root_span_id = models.CharField(max_length=16, blank=True, default="")
     root_span_name = models.CharField(max_length=1024, blank=True, default="")
+    # The span the trace is named after (its root, else its earliest span): what a batch compares its spans with.
+    top_span_id = models.CharField(max_length=16, blank=True, default="")
     start_unix_nano = models.BigIntegerField(default=0)
     end_unix_nano = models.BigIntegerField(default=0)
     duration_ns = models.BigIntegerField(default=0)
@@ -60,8 +63,15 @@ class Trace(models.Model):
     cost_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal(0))
     models_used = models.JSONField(default=list)
     tools_used = models.JSONField(default=list)
+    # Spans (and failed spans) per service and spans per environment name: the trace's service when its top span
+    # names none, and the per-service breakdown without reading the spans.
+    service_span_counts = models.JSONField(default=dict)
+    service_error_counts = models.JSONField(default=dict)
+    environment_span_counts = models.JSONField(default=dict)
     # Distinct words (trace id, span names, models, tools, attribute values) for the free-text filter, one a line.
     search_text = models.TextField(blank=True, default="")
+    # The first word that did not fit in search_text: words sorting after it stay out, whatever order they came in.
+    search_text_left_out = models.TextField(blank=True, default="")
     source = models.CharField(max_length=16, choices=TraceSource.choices, default=TraceSource.OTLP)
     ingested_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -147,6 +157,8 @@ class Span(models.Model):
         ]
         indexes = [
             models.Index(fields=["span_id"], name="spans_by_span_id_idx"),
+            # Ingest counts the stored orphans a new span adopts; the spans API walks children in start order.
+            models.Index(fields=["trace", "parent_span_id", "start_unix_nano", "span_id"], name="spans_children_idx"),
             models.Index(fields=["model", "trace"], name="spans_model_filter_idx"),
             models.Index(fields=["tool_name", "trace"], name="spans_tool_filter_idx"),
         ]

@@ -7,7 +7,6 @@ never OFFSET, so page N costs what page 1 costs.
 import base64
 import binascii
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -145,7 +144,7 @@ def list_traces(filters: TraceFilters, sort: str, limit: int, cursor: str | None
         )
         traces = traces.filter(after)
     order = [f"-{column}", "-trace_id"] if descending else [column, "trace_id"]
-    rows = list(traces.order_by(*order).defer("search_text")[: limit + 1])
+    rows = list(traces.order_by(*order).defer("search_text", "search_text_left_out")[: limit + 1])
     next_cursor = (
         _encode_cursor(getattr(rows[limit - 1], column), rows[limit - 1].trace_id) if len(rows) > limit else None
     )
@@ -202,18 +201,26 @@ def _decode_cursor(cursor: str, column: str) -> tuple[Any, str]:
 
 
 def get_trace(trace_id: str) -> Trace:
-    return Trace.objects.defer("search_text").get(trace_id=trace_id)
+    return Trace.objects.defer("search_text", "search_text_left_out").get(trace_id=trace_id)
 
 
 def trace_detail(trace_id: str) -> TraceDetail:
     trace = get_trace(trace_id)
     spans = Span.objects.filter(trace_id=trace_id)
     root = spans.filter(span_id=trace.root_span_id).only(*SPAN_LIST_COLUMNS).first() if trace.root_span_id else None
-    services = list(
-        spans.values("service")
-        .annotate(span_count=Count("id"), error_count=Count("id", filter=Q(status_code=StatusCode.ERROR)))
-        .order_by("-span_count", "service")
-    )
+    # From the summary's counts: a breakdown of a million spans without reading them (a trace summarised before
+    # the counts were kept has none until its next batch: read them from its spans).
+    counts, errors = trace.service_span_counts, trace.service_error_counts
+    if trace.span_count and not counts:
+        grouped = list(
+            spans.values_list("service").annotate(Count("id"), Count("id", filter=Q(status_code=StatusCode.ERROR)))
+        )
+        counts = {service: count for service, count, _ in grouped}
+        errors = {service: failed for service, _, failed in grouped}
+    services = [
+        {"service": service, "span_count": count, "error_count": errors.get(service, 0)}
+        for service, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
     models = list(
         spans.exclude(model="")
         .values("model", "provider")
@@ -227,36 +234,6 @@ def trace_detail(trace_id: str) -> TraceDetail:
         .order_by("-call_count", "model")
     )
     return TraceDetail(trace=trace, root_span=root, services=services, models=models)
-
-
-def span_tree(trace_id: str) -> list[SpanNode]:
-    """Every span of the trace, parent before child and siblings by start time; orphans at the root level.
-    The caller has read the trace row already (an unknown trace id gives an empty tree)."""
-    spans = [ListedSpan(*row) for row in Span.objects.filter(trace_id=trace_id).values_list(*SPAN_LIST_COLUMNS)]
-    ids = {span.span_id for span in spans}
-    children: dict[str, list[ListedSpan]] = defaultdict(list)
-    top: list[ListedSpan] = []
-    for span in spans:
-        if span.parent_span_id and span.parent_span_id in ids and span.parent_span_id != span.span_id:
-            children[span.parent_span_id].append(span)
-        else:
-            top.append(span)
-    order_key = lambda s: (s.start_unix_nano, s.span_id)  # noqa: E731
-    nodes: list[SpanNode] = []
-    visited: set[str] = set()
-    stack = [(span, 0) for span in sorted(top, key=order_key, reverse=True)]
-    while stack:
-        span, depth = stack.pop()
-        if span.span_id in visited:
-            continue
-        visited.add(span.span_id)
-        nodes.append(SpanNode(span=span, depth=depth, is_orphan=bool(span.parent_span_id) and depth == 0))
-        stack.extend((child, depth + 1) for child in sorted(children[span.span_id], key=order_key, reverse=True))
-    # Spans caught in a parent cycle are unreachable from any root: list them at the root level.
-    nodes.extend(
-        SpanNode(span=s, depth=0, is_orphan=True) for s in sorted(spans, key=order_key) if s.span_id not in visited
-    )
-    return nodes
 
 
 def get_span(span_id: str, trace_id: str | None) -> Span:

@@ -228,3 +228,66 @@ def payload_retention_requests(payload_days: float, now_ns: int | None = None) -
         request_for(EXPIRED_TRACE, "support-bot", "production", expired, now - int((payload_days + 1) * DAY_NS)),
         request_for(MISSING_TRACE, "support-bot", "production", missing, now - 60_000 * MS),
     ]
+
+
+HUGE_TRACE = "a7" * 16
+
+
+def huge_trace_rows(steps: int = 500, per_step: int = 200) -> list[dict[str, Any]]:
+    """`spans` rows of a 1 + steps * per_step span trace (a root, LLM steps, tool calls under each step), for
+    `traces.ingest.write_spans`: built directly, as decoding 100,000 OTLP spans would take most of the test."""
+    base = time.time_ns() - 60_000 * MS
+    common = dict(
+        trace_id=HUGE_TRACE,
+        kind=Span.SPAN_KIND_INTERNAL,
+        service="load-test",
+        environment="perf",
+        status_code=0,
+        status_message="",
+        trace_state="",
+        flags=0,
+        resource_attributes={"service.name": "load-test"},
+        events=[],
+        links=[],
+        scope={"name": "explorer-seed"},
+        otlp_extra={},
+        model="",
+        provider="",
+        tool_name="",
+        input_tokens=0,
+        output_tokens=0,
+        total_tokens=0,
+        cost_usd=0,
+        retry_count=0,
+        is_timeout=False,
+    )
+
+    def row(span_id: str, parent: str, name: str, category: str, start_ms: float, duration_ms: float, **extra: Any):
+        start = base + int(start_ms * MS)
+        operation = {"agent": "invoke_agent", "llm": "chat", "tool": "execute_tool"}[category]
+        return {
+            **common,
+            "span_id": span_id,
+            "parent_span_id": parent,
+            "name": name,
+            "category": category,
+            "start_unix_nano": start,
+            "end_unix_nano": start + int(duration_ms * MS),
+            "duration_ns": int(duration_ms * MS),
+            "operation_name": operation,
+            "attributes": {"gen_ai.operation.name": operation},
+            **extra,
+        }
+
+    root = "7" + "0" * 15
+    rows = [row(root, "", "invoke_agent marathon", "agent", 0, steps * 50 + 10)]
+    for step in range(steps):
+        step_id = f"8{step:015x}"
+        rows.append(row(step_id, root, f"step {step}", "llm", step * 50, 48, model="gpt-4o-mini"))
+        for call in range(per_step - 1):
+            tool = f"tool_{call % 7}"
+            rows.append(
+                row(f"9{step:07x}{call:08x}", step_id, f"execute_tool {tool}", "tool", step * 50 + call * 0.2, 0.15)
+                | {"tool_name": tool}
+            )
+    return rows

@@ -39,6 +39,19 @@ class TraceListParamsSerializer(serializers.Serializer):
         return TraceFilters(**data)
 
 
+class SpanListParamsSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(
+        required=False,
+        default=1000,
+        min_value=1,
+        max_value=10_000,
+        help_text="Spans per page, in tree order (parent before child, siblings by start time)",
+    )
+    cursor = serializers.CharField(
+        required=False, default=None, allow_null=True, max_length=200, help_text="`next_cursor` of the previous page"
+    )
+
+
 class TraceSummarySerializer(serializers.ModelSerializer):
     start_time = serializers.SerializerMethodField()
     end_time = serializers.SerializerMethodField()

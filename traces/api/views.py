@@ -10,11 +10,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payloads.contracts import parse_trace_id
-from payloads.queries import refs_for_spans, refs_for_trace, unlinked_refs
+from payloads.queries import refs_for_spans, unlinked_refs
 from traces import queries
 from traces.api.serializers import (
     FacetsSerializer,
     SpanDetailSerializer,
+    SpanListParamsSerializer,
     SpanListSerializer,
     TraceDetailSerializer,
     TraceListParamsSerializer,
@@ -22,6 +23,7 @@ from traces.api.serializers import (
 )
 from traces.models import Span, Trace
 from traces.run_comparison import previous_run_id
+from traces.span_tree import span_page
 from traces.trace_analysis import slowness_report
 
 _SPAN_ID = re.compile(r"^[0-9a-fA-F]{16}$")
@@ -74,18 +76,25 @@ class TraceDetailView(APIView):
 
 
 class TraceSpansView(APIView):
-    @extend_schema(responses=SpanListSerializer)
+    @extend_schema(parameters=[SpanListParamsSerializer], responses=SpanListSerializer)
     def get(self, request: Request, trace_id: str) -> Response:
+        params = SpanListParamsSerializer(data=request.query_params)
+        if not params.is_valid():
+            raise _bad_parameter(params.errors)
         try:
             trace = queries.get_trace(_trace_id(trace_id))
-            nodes = queries.span_tree(trace.trace_id)
+            page = span_page(trace, params.validated_data["limit"], params.validated_data["cursor"])
         except Trace.DoesNotExist as exc:
             raise NotFound("no such trace") from exc
+        except queries.InvalidCursor as exc:
+            raise ValidationError({"detail": str(exc), "parameter": "cursor"}) from exc
         context = {
             "trace_start_unix_nano": trace.start_unix_nano,
-            "payload_refs": refs_for_trace(trace.trace_id),
+            "payload_refs": refs_for_spans([node.span.pk for node in page.items]),
         }
-        return Response(SpanListSerializer({"items": nodes, "next_cursor": None}, context=context).data)
+        return Response(
+            SpanListSerializer({"items": page.items, "next_cursor": page.next_cursor}, context=context).data
+        )
 
 
 class SpanDetailView(APIView):

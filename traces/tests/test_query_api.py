@@ -1,5 +1,10 @@
 """The traces query API: filters, sorts, keyset pagination, trees, span detail, facets, errors."""
 
+import base64
+import gzip
+import json
+import random
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -209,6 +214,121 @@ class TestTraceDetailAndSpans:
         assert items[1]["offset_ms"] == 1.0
         assert items[4]["is_timeout"] is True
         assert items[2]["retry_count"] == 1
+
+    @staticmethod
+    def all_pages(api: Client, trace_id: str, limit: int) -> list[list[dict]]:
+        pages, cursor = [], None
+        while True:
+            params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+            body = api.get(f"/api/traces/{trace_id}/spans", params).json()
+            pages.append(body["items"])
+            cursor = body["next_cursor"]
+            if cursor is None:
+                return pages
+
+    @staticmethod
+    def random_tree(rng: random.Random, size: int, orphan_every: int) -> list[SpanSpec]:
+        trace_id = new_trace_id()
+        specs = [SpanSpec(trace_id, new_span_id(), "root", duration_ns=10**10)]
+        for i in range(1, size):
+            parent = new_span_id() if i % orphan_every == 0 else rng.choice(specs).span_id
+            specs.append(SpanSpec(trace_id, new_span_id(), f"span {i}", parent, NOW_NS + rng.randint(0, 10**9)))
+        return specs
+
+    def test_span_pages_follow_the_tree_order_of_one_page(self, api: Client) -> None:
+        rng = random.Random(11)
+        specs = self.random_tree(rng, 241, orphan_every=30)  # 8 orphans: the whole order serves every page
+        trace_id = ingest(rng.sample(specs, len(specs)))
+
+        whole = self.all_pages(api, trace_id, 1000)
+        pages = self.all_pages(api, trace_id, 17)
+
+        assert len(whole) == 1
+        assert [item for page in pages for item in page] == whole[0]
+        assert [len(page) for page in pages] == [17] * 14 + [3]
+        assert sum(item["is_orphan"] for item in whole[0]) == 8
+
+    def test_first_page_walked_from_the_roots_matches_the_pages_after_it(self, api: Client) -> None:
+        rng = random.Random(12)
+        specs = self.random_tree(rng, 200, orphan_every=10**6)
+        trace_id = specs[0].trace_id
+        loop = [new_span_id(), new_span_id()]
+        specs += [
+            SpanSpec(trace_id, loop[0], "cycle a", loop[1]),
+            SpanSpec(trace_id, loop[1], "cycle b", loop[0]),
+            SpanSpec(trace_id, "5e1f5e1f5e1f5e1f", "own parent", "5e1f5e1f5e1f5e1f"),
+        ]
+        ingest(rng.sample(specs, len(specs)))
+
+        in_one = [item for page in self.all_pages(api, trace_id, 1000) for item in page]
+        for limit in (1, 7, 64):
+            assert [item for page in self.all_pages(api, trace_id, limit) for item in page] == in_one
+        assert len(in_one) == 203
+        assert [(s["name"], s["depth"], s["is_orphan"]) for s in in_one[-3:]] == [
+            ("own parent", 0, True),  # same start: by span id
+            ("cycle a", 0, True),
+            ("cycle b", 0, True),
+        ]
+
+    def test_first_page_reads_only_its_own_spans(self, api: Client) -> None:
+        def queries_for_first_page(trace_id: str) -> int:
+            with CaptureQueriesContext(connection) as queries:
+                assert api.get(f"/api/traces/{trace_id}/spans", {"limit": 10}).status_code == 200
+            return len(queries)
+
+        small, big = agent_trace(), agent_trace()
+        big += [SpanSpec(big[0].trace_id, new_span_id(), f"step {i}", big[0].span_id) for i in range(500)]
+        assert queries_for_first_page(ingest(big)) == queries_for_first_page(ingest(small))
+
+    def test_spans_arriving_between_pages_neither_repeat_nor_skip_what_was_served(self, api: Client) -> None:
+        spans = agent_trace()
+        trace_id = ingest(spans)
+        first = api.get(f"/api/traces/{trace_id}/spans", {"limit": 2}).json()
+        late = SpanSpec(trace_id, new_span_id(), "late tool", spans[0].span_id, NOW_NS + 800_000_000)
+        ingest([late])
+
+        rest = api.get(f"/api/traces/{trace_id}/spans", {"limit": 100, "cursor": first["next_cursor"]}).json()
+
+        names = [item["name"] for item in first["items"] + rest["items"]]
+        assert names == [
+            "invoke_agent planner",
+            "chat gpt-4o",
+            "execute_tool search",
+            "chat claude-sonnet-4",
+            "late tool",
+        ]
+
+    @pytest.mark.parametrize(
+        ("params", "parameter"),
+        [
+            ({"cursor": "not-a-cursor"}, "cursor"),
+            ({"cursor": "WzEsIDFd" + "x"}, "cursor"),
+            ({"cursor": base64.urlsafe_b64encode(b"[NaN, 1]").decode()}, "cursor"),
+            ({"cursor": base64.urlsafe_b64encode(b"[1e999999, 1]").decode()}, "cursor"),
+            ({"cursor": base64.urlsafe_b64encode(b"[-1, 1]").decode()}, "cursor"),
+            ({"limit": "0"}, "limit"),
+            ({"limit": "10001"}, "limit"),
+        ],
+    )
+    def test_bad_span_page_parameters_are_400(self, api: Client, params: dict, parameter: str) -> None:
+        trace_id = ingest(agent_trace())
+        response = api.get(f"/api/traces/{trace_id}/spans", params)
+        assert response.status_code == 400
+        assert response.json()["parameter"] == parameter
+
+    def test_json_answers_are_gzipped_when_accepted_and_html_pages_never(self, api: Client) -> None:
+        trace_id = ingest(agent_trace())
+        url = f"/api/traces/{trace_id}/spans"
+
+        compressed = api.get(url, headers={"accept-encoding": "gzip"})
+        plain = api.get(url)
+        login_page = Client().get("/accounts/login/", headers={"accept-encoding": "gzip"})
+
+        assert compressed["Content-Encoding"] == "gzip"
+        assert json.loads(gzip.decompress(compressed.content)) == plain.json()
+        assert "Content-Encoding" not in plain
+        assert login_page.status_code == 200
+        assert "Content-Encoding" not in login_page
 
     def test_span_detail_and_ambiguous_ids(self, api: Client) -> None:
         span_id = new_span_id()

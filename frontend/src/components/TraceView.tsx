@@ -30,16 +30,23 @@ import { WaterfallMinimap } from "./WaterfallMinimap";
 const SERVER_SEARCH_DELAY_MS = 250;
 const EMPTY_SET: ReadonlySet<string> = new Set();
 
-async function loadSpans(traceId: string, signal: AbortSignal): Promise<SpanItem[]> {
-  const spans: SpanItem[] = [];
+// The first page is small so the first rows show at once; the rest follows in big pages, in the background.
+const FIRST_PAGE = 200;
+const NEXT_PAGES = 10_000;
+
+/** Every span of a trace, page after page in tree order; `onPage` gets all spans received so far. */
+async function loadSpans(traceId: string, signal: AbortSignal, onPage: (spans: SpanItem[], done: boolean) => void): Promise<void> {
+  let spans: SpanItem[] = [];
   let cursor: string | null = null;
+  let limit = FIRST_PAGE;
   do {
-    const query: string = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
+    const query: string = `?limit=${limit}` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "");
     const page: SpanPage = await getJson<SpanPage>(`/api/traces/${traceId}/spans${query}`, signal);
-    spans.push(...page.items);
+    spans = spans.concat(page.items);
     cursor = page.next_cursor;
+    limit = NEXT_PAGES;
+    onPage(spans, !cursor);
   } while (cursor);
-  return spans;
 }
 
 export function TraceView() {
@@ -49,22 +56,35 @@ export function TraceView() {
 
   const [detail, setDetail] = useState<TraceDetail | null>(null);
   const [spans, setSpans] = useState<SpanItem[] | null>(null);
+  const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [pageError, setPageError] = useState<unknown>(null);
 
   useEffect(() => {
     if (!traceId) return;
     const controller = new AbortController();
     setDetail(null);
     setSpans(null);
+    setLoaded(false);
     setError(null);
-    Promise.all([getJson<TraceDetail>(`/api/traces/${traceId}`, controller.signal), loadSpans(traceId, controller.signal)])
-      .then(([d, s]) => {
-        setDetail(d);
-        setSpans(s);
-      })
+    setPageError(null);
+    let firstPage = true;
+    const onPage = (received: SpanItem[], done: boolean) => {
+      firstPage = false;
+      setSpans(received);
+      setLoaded(done);
+    };
+    getJson<TraceDetail>(`/api/traces/${traceId}`, controller.signal)
+      .then(setDetail)
       .catch((e: unknown) => {
         if (!controller.signal.aborted) setError(e);
       });
+    loadSpans(traceId, controller.signal, onPage).catch((e: unknown) => {
+      if (controller.signal.aborted) return;
+      // Without a first page there is nothing to show; after it, the spans received so far stay usable.
+      if (firstPage) setError(e);
+      else setPageError(e);
+    });
     return () => controller.abort();
   }, [traceId]);
 
@@ -92,14 +112,30 @@ export function TraceView() {
       </div>
     );
   }
-  return <TraceWorkspace detail={detail} spans={spans} initialSpan={initialSpan} />;
+  return <TraceWorkspace detail={detail} spans={spans} loaded={loaded} pageError={pageError} initialSpan={initialSpan} />;
 }
 
-function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; spans: SpanItem[]; initialSpan: string | null }) {
+function TraceWorkspace({
+  detail,
+  spans,
+  loaded,
+  pageError,
+  initialSpan,
+}: {
+  detail: TraceDetail;
+  spans: SpanItem[];
+  loaded: boolean;
+  pageError: unknown;
+  initialSpan: string | null;
+}) {
   const trace = detail.trace;
   const permissions = usePermissions();
   const { me } = useMe();
-  const tree = useMemo(() => buildTree(spans), [spans]);
+  // The trace's own duration sets the waterfall's scale, so bars keep their place while pages arrive.
+  const tree = useMemo(() => {
+    const built = buildTree(spans);
+    return { ...built, totalMs: Math.max(built.totalMs, trace.duration_ms) };
+  }, [spans, trace.duration_ms]);
   const [view, setView] = useState<ViewWindow>(() => fullWindow(tree.totalMs));
   const ticks = useMemo(() => windowTicks(view, 6), [view]);
   const [highlight, setHighlight] = useState(true);
@@ -126,6 +162,7 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
     initialSpan && tree.indexById.has(initialSpan) ? initialSpan : (tree.nodes[0]?.span.span_id ?? null),
   );
   const [scrollToRow, setScrollToRow] = useState(-1);
+  const linkedSpanShown = useRef(initialSpan === null || selectedId === initialSpan);
   const [search, setSearch] = useState("");
   const [dialog, setDialog] = useState<"export" | "replay" | null>(null);
   const searchRef = useRef<HTMLInputElement>(null);
@@ -173,6 +210,14 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
     },
     [tree, rowOf],
   );
+
+  useEffect(() => {
+    // A link to a span beyond the first page: select it when its page arrives.
+    if (!linkedSpanShown.current && initialSpan && tree.indexById.has(initialSpan)) {
+      linkedSpanShown.current = true;
+      select(initialSpan, true);
+    }
+  }, [tree, initialSpan, select]);
 
   const reveal = useCallback(
     (spanId: string) => {
@@ -428,6 +473,12 @@ function TraceWorkspace({ detail, spans, initialSpan }: { detail: TraceDetail; s
               error ▶
             </button>
             <span style={{ flex: 1 }} />
+            {!loaded ? (
+              <span className="muted" data-testid="spans-loading">
+                {pageError ? "stopped loading at" : "loading"} {formatInt(spans.length)} of {formatInt(trace.span_count)} spans
+                {pageError ? ` (${pageError instanceof Error ? pageError.message : "request failed"})` : "…"}
+              </span>
+            ) : null}
             <button type="button" onClick={() => setCollapsed(new Set())}>
               Expand all
             </button>

@@ -1076,7 +1076,12 @@ export interface operations {
     };
     traces_spans_retrieve: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `next_cursor` of the previous page */
+                cursor?: string | null;
+                /** @description Spans per page, in tree order (parent before child, siblings by start time) */
+                limit?: number;
+            };
             header?: never;
             path: {
                 trace_id: string;
