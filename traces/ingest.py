@@ -8,6 +8,7 @@ from the stored and the new spans, so concurrent batches of one trace are serial
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
@@ -19,7 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from payloads import refs
 from payloads.contracts import OtlpSpan, RejectedSpan
 from payloads.ingest import PayloadBatch
-from traces import otlp, semconv
+from traces import otlp, semconv, span_limits
 from traces.contracts import IngestResult
 from traces.models import Span, SpanCategory, StatusCode, Trace, TraceSource, TraceStatus
 from traces.pricing import PriceTable, configured_price_table
@@ -33,27 +34,45 @@ _TOKEN_CATEGORIES = (SpanCategory.LLM, SpanCategory.EMBEDDING)
 _MAX_REJECTION_REASONS = 5
 
 
+@dataclass
+class PreparedBatch:
+    """The rows an OTLP request would write (redacted, payloads swapped for refs), before anything is written."""
+
+    spans: dict[tuple[str, str], SpanRow]
+    rejections: list[otlp.RejectedSpan]
+    payloads: PayloadBatch
+
+
 def ingest_request(
     request: ExportTraceServiceRequest, source: str = TraceSource.OTLP, environment: str | None = None
 ) -> IngestResult:
     """Store every valid span of an OTLP request; count and describe the ones that cannot be stored."""
+    return write_batch(prepare_request(request, environment), source)
+
+
+def prepare_request(request: ExportTraceServiceRequest, environment: str | None = None) -> PreparedBatch:
+    """Decode, redact and map every span of the request; no I/O."""
     prices = configured_price_table()
-    spans: dict[tuple[str, str], SpanRow] = {}
-    rejections: list[RejectedSpan] = []
-    payloads = PayloadBatch()
+    batch = PreparedBatch(spans={}, rejections=[], payloads=PayloadBatch())
     for item in otlp.iter_spans(request):
         if isinstance(item, RejectedSpan):
-            rejections.append(item)
+            batch.rejections.append(item)
         else:
-            item = payloads.capture(item)  # redacted, payloads swapped for refs, before anything is written
-            spans.setdefault((item.trace_id, item.span_id), span_row(item, prices, environment))
+            item = batch.payloads.capture(item)  # redacted, payloads swapped for refs, before anything is written
+            batch.spans.setdefault((item.trace_id, item.span_id), span_row(item, prices, environment))
+    return batch
+
+
+def write_batch(batch: PreparedBatch, source: str) -> IngestResult:
+    spans, rejections = batch.spans, batch.rejections
     trace_ids = sorted({trace_id for trace_id, _ in spans})
     if spans:
-        write_spans(list(spans.values()), trace_ids, source, payloads)
+        write_spans(list(spans.values()), trace_ids, source, batch.payloads)
+    noted = [span for span in spans.values() if span_limits.PROBLEMS_ATTRIBUTE in span["attributes"]]
     return IngestResult(
         accepted_spans=len(spans),
         rejected_spans=len(rejections),
-        error_message=_rejection_message(rejections),
+        error_message="; ".join(m for m in (_rejection_message(rejections), _problems_message(noted)) if m),
         trace_ids=tuple(trace_ids),
     )
 
@@ -61,26 +80,39 @@ def ingest_request(
 def span_row(span: OtlpSpan, prices: PriceTable, environment: str | None = None) -> SpanRow:
     """The `spans` row of a decoded span as column values (a dict: model instances cost more to build)."""
     meaning = semconv.map_span(span.name, span.attributes, span.events, span.status_code, span.status_message)
+    problems = list(meaning.problems)
     cost = meaning.stated_cost_usd
     if cost is None:
-        cost = prices.cost_usd(meaning.model, meaning.input_tokens, meaning.output_tokens)
+        cost = span_limits.bounded_cost(prices.cost_usd(meaning.model, meaning.input_tokens, meaning.output_tokens))
+        if cost is None:
+            problems.append(f"cost from the price table: over {span_limits.MAX_COST_USD:,} USD, not counted")
+    kind, status_code = span.kind, span.status_code
+    if kind not in span_limits.SPAN_KINDS:
+        problems.append("kind: not an OTLP span kind (0 to 5), stored as 0 (unspecified)")
+        kind = 0
+    if status_code not in span_limits.STATUS_CODES:
+        problems.append("status.code: not an OTLP status code (0 to 2), stored as 0 (unset)")
+        status_code = StatusCode.UNSET
+    attributes = span.attributes
+    if problems:
+        attributes = {**attributes, span_limits.PROBLEMS_ATTRIBUTE: problems}
     return dict(
         trace_id=span.trace_id,
         span_id=span.span_id,
         parent_span_id=span.parent_span_id,
         name=span.name,
-        kind=span.kind,
+        kind=kind,
         category=meaning.category,
         service=semconv.service_of(span.resource_attributes),
         environment=semconv.environment_of(span.resource_attributes) if environment is None else environment,
         start_unix_nano=span.start_unix_nano,
         end_unix_nano=span.end_unix_nano,
         duration_ns=span.end_unix_nano - span.start_unix_nano,
-        status_code=span.status_code,
+        status_code=status_code,
         status_message=span.status_message,
         trace_state=span.trace_state,
         flags=span.flags,
-        attributes=span.attributes,
+        attributes=attributes,
         resource_attributes=span.resource_attributes,
         events=span.events,
         links=span.links,
@@ -93,7 +125,7 @@ def span_row(span: OtlpSpan, prices: PriceTable, environment: str | None = None)
         input_tokens=meaning.input_tokens,
         output_tokens=meaning.output_tokens,
         total_tokens=meaning.total_tokens,
-        cost_usd=cost,
+        cost_usd=cost or Decimal(0),
         retry_count=meaning.retry_count,
         is_timeout=meaning.is_timeout,
     )
@@ -122,7 +154,9 @@ def _write_spans_locked(spans: list[SpanRow], trace_ids: list[str], source: str,
             rows_by_trace[span["trace_id"]].append(tuple(span[column] for column in _SUMMARY_COLUMNS))
         new_words = _search_words_of_batch(new_spans)
         _write_summaries(
-            rows_by_trace, {t: _merge_words(search_texts.get(t, ""), new_words.get(t, set())) for t in trace_ids}
+            rows_by_trace,
+            {t: _merge_words(search_texts.get(t, ""), new_words.get(t, set())) for t in trace_ids},
+            ingested=True,
         )
 
 
@@ -179,7 +213,7 @@ _SUMMARY_COLUMNS = (
 
 def recompute_summaries(trace_ids: Iterable[str]) -> None:
     """Rebuild the summary of each trace from all its stored spans (callers hold the trace rows' locks)."""
-    _write_summaries(_stored_summary_rows(trace_ids), search_texts=None)
+    _write_summaries(_stored_summary_rows(trace_ids), search_texts=None, ingested=False)
 
 
 def _stored_summary_rows(trace_ids: Iterable[str]) -> dict[str, list[tuple]]:
@@ -189,13 +223,21 @@ def _stored_summary_rows(trace_ids: Iterable[str]) -> dict[str, list[tuple]]:
     return rows_by_trace
 
 
-def _write_summaries(rows_by_trace: dict[str, list[tuple]], search_texts: dict[str, str] | None) -> None:
+def _write_summaries(
+    rows_by_trace: dict[str, list[tuple]], search_texts: dict[str, str] | None, *, ingested: bool
+) -> None:
+    """`ingested`: new spans arrived (retention dates traces by this; its own recomputes must not)."""
     summaries = [_summary(trace_id, rows) for trace_id, rows in rows_by_trace.items() if rows]
-    fields = [*_SUMMARY_FIELDS, "updated_at", *(["search_text"] if search_texts is not None else [])]
+    fields = [
+        *_SUMMARY_FIELDS,
+        "updated_at",
+        *(["search_text"] if search_texts is not None else []),
+        *(["last_ingested_at"] if ingested else []),
+    ]
     now = _db_value("updated_at", timezone.now())
     rows = []
     for summary in summaries:
-        summary["updated_at"] = now
+        summary["updated_at"] = summary["last_ingested_at"] = now
         if search_texts is not None:
             summary["search_text"] = search_texts.get(summary["trace_id"], "")
         for name in _PREPARED_FIELDS:
@@ -242,6 +284,11 @@ def _db_value(name: str, value: Any) -> Any:
     return field.get_db_prep_save(value, connection)
 
 
+def summary_of(trace_id: str, spans: Iterable[SpanRow]) -> dict[str, Any]:
+    """The summary columns a trace made of exactly these span rows would have."""
+    return _summary(trace_id, [tuple(span[column] for column in _SUMMARY_COLUMNS) for span in spans])
+
+
 def _summary(trace_id: str, rows: list[tuple]) -> dict[str, Any]:
     """The summary columns of a trace from the `_SUMMARY_COLUMNS` of all its spans."""
     (
@@ -285,13 +332,14 @@ def _summary(trace_id: str, rows: list[tuple]) -> dict[str, Any]:
         error_count=statuses.count(StatusCode.ERROR),
         llm_call_count=categories.count(SpanCategory.LLM),
         tool_call_count=categories.count(SpanCategory.TOOL),
-        retry_count=sum(retries),
+        # Sums saturate: see `traces.span_limits`.
+        retry_count=min(sum(retries), span_limits.MAX_TRACE_RETRIES),
         timeout_count=sum(1 for t in timeouts if t),
         orphan_count=len(orphans),
-        input_tokens=sum(inputs[i] for i in counted),
-        output_tokens=sum(outputs[i] for i in counted),
-        total_tokens=sum(totals[i] for i in counted),
-        cost_usd=sum((costs[i] for i in counted), Decimal(0)),
+        input_tokens=min(sum(inputs[i] for i in counted), span_limits.MAX_TRACE_TOKENS),
+        output_tokens=min(sum(outputs[i] for i in counted), span_limits.MAX_TRACE_TOKENS),
+        total_tokens=min(sum(totals[i] for i in counted), span_limits.MAX_TRACE_TOKENS),
+        cost_usd=min(sum((costs[i] for i in counted), Decimal(0)), span_limits.MAX_TRACE_COST_USD),
         models_used=sorted({m for m in models if m}),
         tools_used=sorted({t for t in tools if t}),
     )
@@ -314,6 +362,17 @@ def _merge_words(existing: str, new_words: set[str]) -> str:
     words = set(existing.split("\n")) if existing else set()
     words |= new_words
     return "\n".join(sorted(words))[:_SEARCH_TEXT_CHARS]
+
+
+def _problems_message(noted: list[SpanRow]) -> str:
+    if not noted:
+        return ""
+    reasons = Counter(reason for span in noted for reason in span["attributes"][span_limits.PROBLEMS_ATTRIBUTE])
+    described = "; ".join(reason for reason, _ in reasons.most_common(_MAX_REJECTION_REASONS))
+    return (
+        f"{len(noted)} span(s) stored with values left out (listed in their {span_limits.PROBLEMS_ATTRIBUTE} "
+        f"attribute): {described}"
+    )
 
 
 def _rejection_message(rejections: list[RejectedSpan]) -> str:
