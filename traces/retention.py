@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
-from payloads.retention import UNREFERENCED_BLOB_GRACE, cutoff_for, unix_nanos, within_budget
+from payloads.retention import UNREFERENCED_BLOB_GRACE, cutoff_for, within_budget
 from traces.ingest import recompute_summaries
 from traces.models import Span, Trace
 

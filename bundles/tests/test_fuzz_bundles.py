@@ -16,8 +16,8 @@ from bundles.exports import export_trace
 from bundles.imports import configured_limits
 from bundles.tests.factories import files_of, store_trace
 from bundles.verification import inspect_bundle
+from testing.factories import agent_trace
 from tracefoundry_site.tests import fuzzing
-from traces.tests.factories import agent_trace
 
 JSON_VALUES = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12)),

@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 from bundles.exports import export_trace
 from bundles.tests.factories import manifest_of, rebuilt, store_trace
 from payloads.models import PayloadBlob, SpanPayloadRef
+from testing.factories import agent_trace
 from traces.models import Span, Trace
-from traces.tests.factories import agent_trace
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from schemathesis.core import NotSet
 from schemathesis.generation import GenerationMode
 
+from testing.factories import agent_trace, export_request
 from tracefoundry_site.tests import fuzzing
 from traces.ingest import ingest_request
-from traces.tests.factories import agent_trace, export_request
 
 SCHEMA = schemathesis.openapi.from_path(Path(django_settings.BASE_DIR) / "frontend" / "openapi.yaml")
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]  # type: ignore[union-attr]  # the committed schema is valid (test_openapi_schema)

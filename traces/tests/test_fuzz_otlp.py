@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from testing.factories import NOW_NS
 from tracefoundry_site.tests import fuzzing
 from traces import otlp, span_limits
 from traces.ingest import prepare_request
-from traces.tests.factories import NOW_NS
 
 URL = "/otlp/v1/traces"
 INT64 = st.integers(-(2**63), 2**63 - 1)

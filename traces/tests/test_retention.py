@@ -23,6 +23,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from payloads.retention import unix_nanos
 from testing.factories import SpanSpec, export_request, new_span_id, new_trace_id
 from testing.servers import database_url
 from traces import retention
@@ -77,14 +78,14 @@ def summary(trace_id: str) -> tuple:
 
 @pytest.fixture
 def now_ns() -> int:
-    return retention.unix_nanos(timezone.now())
+    return unix_nanos(timezone.now())
 
 
 @pytest.mark.django_db
 class TestExpireTraceMetadata:
     def test_deletes_exactly_the_traces_past_their_age(self, now_ns: int) -> None:
         now = timezone.now()
-        cutoff_ns = retention.unix_nanos(now - timedelta(days=7))
+        cutoff_ns = unix_nanos(now - timedelta(days=7))
         old = ingest_trace(now_ns - 30 * DAY_NS)
         just_old = ingest_trace(cutoff_ns - MINUTE_NS)
         just_young = ingest_trace(cutoff_ns + MINUTE_NS)
@@ -344,8 +345,8 @@ class TestWorkers:
 @pytest.mark.django_db
 def test_a_trace_row_retention_deletes_while_a_batch_is_being_written_is_created_again(monkeypatch) -> None:
     """Retention deleting the trace row between ingest's insert and its lock must not leave spans without it."""
-    trace_id = ingest_trace(retention.unix_nanos(timezone.now()), span_count=2)
-    more = SpanSpec(trace_id, new_span_id(), "late step", start_ns=retention.unix_nanos(timezone.now()))
+    trace_id = ingest_trace(unix_nanos(timezone.now()), span_count=2)
+    more = SpanSpec(trace_id, new_span_id(), "late step", start_ns=unix_nanos(timezone.now()))
     create_rows = Trace.objects.bulk_create
     calls = []
 

@@ -11,9 +11,9 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from testing.factories import SpanSpec, agent_trace, export_request, new_span_id, new_trace_id
 from traces import span_limits
 from traces.models import Span, Trace
-from traces.tests.factories import SpanSpec, agent_trace, export_request, new_span_id, new_trace_id
 
 URL = "/otlp/v1/traces"
 INT64_MAX = 2**63 - 1
