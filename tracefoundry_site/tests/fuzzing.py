@@ -8,12 +8,15 @@ case it sends through `record`, which fails the case (so hypothesis shrinks it) 
 """
 
 import os
+import sys
 from collections import Counter
 
 from hypothesis import HealthCheck, settings
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 HTTP_EXAMPLES = int(os.environ.get("FUZZ_HTTP_EXAMPLES", "10"))
+
+_PROGRESS_EVERY = 5_000
 
 CASES: Counter[str] = Counter()
 SERVER_ERRORS: Counter[str] = Counter()
@@ -35,6 +38,10 @@ http_fuzz_settings = settings(
 def record(target: str, status: int, detail: object = "") -> None:
     """Count one case of `target` answered with `status`; a 500 fails it."""
     CASES[target] += 1
+    total = sum(CASES.values())
+    if total % _PROGRESS_EVERY == 0 and sys.__stderr__ is not None:
+        # Past pytest's capture: a long `make fuzz` shows it is moving.
+        sys.__stderr__.write(f"fuzz progress: {total} cases, {sum(SERVER_ERRORS.values())} answered 500\n")
     if status >= 500:
         SERVER_ERRORS[target] += 1
         raise AssertionError(f"{target} answered {status}: {detail!r}"[:2000])
