@@ -17,7 +17,7 @@ SDK_TS_INSTALLED := sdk/typescript/node_modules/.installed
 VERCEL_AI_INSTALLED := testing/vercel_ai/node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite test-postgres lint openapi bench demo-load export-trace up down
+.PHONY: help install run test test-sqlite test-postgres lint openapi bench fuzz demo-load export-trace up down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,14 @@ bench: install ## Ingest and query benchmarks on Postgres: 1M spans, payload-hea
 	$(TEST_ENV) $(PY) scripts/bench_request_limits.py --database-url $(TEST_DATABASE_URL)_bench
 	$(TEST_ENV) $(PY) scripts/bench_big_trace.py --database-url $(TEST_DATABASE_URL)_bench
 	$(TEST_ENV) $(PY) scripts/bench_realistic.py --database-url $(TEST_DATABASE_URL)_bench --corpus-tools $(SHARED_BENCH)
+
+# make fuzz [FUZZ_EXAMPLES=20000] [FUZZ_HTTP_EXAMPLES=300]: examples per fuzz test, in process / through the app.
+FUZZ_EXAMPLES ?= 20000
+FUZZ_HTTP_EXAMPLES ?= 300
+FUZZ_TESTS := traces/tests/test_fuzz_otlp.py bundles/tests/test_fuzz_bundles.py tracefoundry_site/tests/test_fuzz_api.py
+fuzz: install ## Long property-based fuzzing (hypothesis, schemathesis per role) on SQLite; prints cases run and 500s
+	$(TEST_ENV) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_HTTP_EXAMPLES=$(FUZZ_HTTP_EXAMPLES) $(PY) -m pytest $(FUZZ_TESTS) \
+		-p no:cacheprovider -q -o log_level=CRITICAL --log-disable=django.request $(PYTEST_ARGS)
 
 # make demo-load [TRACES=50] [SEED=1] [SCENARIO=mix] [URL=http://127.0.0.1:8000] [INGEST_KEY=...]; @ keeps the key out of logs.
 TRACES ?= 50

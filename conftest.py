@@ -111,3 +111,11 @@ def s3_bucket(settings: Any, moto_endpoint: str, s3_client: Any) -> str:
     settings.AWS_SECRET_ACCESS_KEY = _S3_CREDENTIALS["aws_secret_access_key"]
     settings.AWS_S3_REGION_NAME = _S3_CREDENTIALS["region_name"]
     return bucket
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    # The fuzz tests' tally (cases sent, answers of 500), for `make fuzz` and the normal suite alike.
+    from tracefoundry_site.tests.fuzzing import summary_lines
+
+    for line in summary_lines():
+        terminalreporter.write_line(line)

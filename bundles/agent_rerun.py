@@ -5,29 +5,35 @@ whose JSON has the demo recording format: agent, scenario, seed and every tool c
 agent (`tracefoundry.demo`, from the Python SDK) is run again from the same scenario and seed with
 `RecordedTools` instead of live tools, and its span structure (tree order, names, ok/error) is compared line
 by line with the recorded trace's; tool-call arguments are compared too, since a changed tool output changes
-what the agent asks next. A run that asks for a tool call the recording lacks stops with that divergence.
+what the agent asks next, and a run that asks for a tool call the recording lacks, or asks it with other
+arguments, stops with that divergence.
 
 Nothing is written: without a configured SDK client in this process the re-run's spans go to OpenTelemetry's
 no-op tracer and its payloads are only hashed. If this process has configured the TraceFoundry SDK itself, the
 re-run is skipped rather than let its spans reach that client's exporter.
 
-Known limit: runs of the `mix` scenario record the scenario the seed chose, not `mix`; when replaying that
-scenario directly differs, `mix` with the same seed is replayed too and counts if it matches exactly.
+The recording comes from the trace (or an uploaded bundle), so it is untrusted: it is parsed with a depth
+bound, and whatever the agent raises on it (a recording edited by hand, or made by another agent version) is
+reported as a failed check, never an error of the request.
+
+Known limit: recordings made before `run_scenario` was recorded name the scenario a `mix` run's seed chose,
+not `mix`; when replaying that scenario directly differs, `mix` with the same seed is replayed too and counts
+if it matches exactly.
 """
 
 import difflib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tracefoundry.client import current_client
-from tracefoundry.demo import RECORDING_FORMAT, RecordedTools, Recording, ReplayDivergence, run_agent
+from tracefoundry.demo import RECORDING_FORMAT, RecordedTools, ReplayDivergence, run_agent
 from tracefoundry.demo import structure_from_spans as demo_structure
 
 from bundles.replay_checks import Check
 from payloads import refs
 from payloads.contracts import OtlpSpan
+from tracefoundry_site import json_limits
 
 RECORDING_ATTRIBUTE = refs.ref_key("recording")
 _NAME = "agent_rerun"
@@ -65,8 +71,9 @@ def rerun(spans: Sequence[OtlpSpan], payloads: Mapping[str, bytes]) -> RerunResu
         }
         for s in spans
     )
-    differences = _replay(recording, recorded_structure, recording_span.start_unix_nano, recording["scenario"])
-    if differences:
+    scenario = recording.get("run_scenario") or recording["scenario"]
+    differences = _replay(recording, recorded_structure, recording_span.start_unix_nano, scenario)
+    if differences and scenario != "mix":
         # A `mix` run records the scenario its seed chose; replaying `mix` itself may be the faithful re-run.
         mix_differences = _replay(recording, recorded_structure, recording_span.start_unix_nano, "mix")
         if not mix_differences:
@@ -83,19 +90,19 @@ def rerun(spans: Sequence[OtlpSpan], payloads: Mapping[str, bytes]) -> RerunResu
 def _replay(recording: dict[str, Any], recorded_structure: list[str], start_ns: int, scenario: str) -> list[str]:
     try:
         replay = run_agent(
-            scenario, recording["seed"], tools=RecordedTools.from_recording(recording), start_ns=start_ns
+            scenario, str(recording["seed"]), tools=RecordedTools.from_recording(recording), start_ns=start_ns
         )
     except ReplayDivergence as exc:
         return [f"the re-run diverged from the recording: {exc}"]
-    return _structure_differences(recorded_structure, replay.structure()) + _argument_differences(
-        recording["tool_calls"], replay
-    )
+    except Exception as exc:  # the agent ran on an untrusted recording: report, never crash
+        return [f"the re-run failed on this recording: {type(exc).__name__}: {exc}"]
+    return _structure_differences(recorded_structure, replay.structure())
 
 
 def _recording(content: bytes) -> dict[str, Any] | None:
     try:
-        document = json.loads(content)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        document = json_limits.loads(content)
+    except (UnicodeDecodeError, ValueError):  # not JSON, or nested too deeply
         return None
     if (
         not isinstance(document, dict)
@@ -127,18 +134,6 @@ def _structure_differences(recorded: list[str], replayed: list[str]) -> list[str
 
 def _depth(line: str) -> int:
     return (len(line) - len(line.lstrip(" "))) // 2
-
-
-def _argument_differences(recorded_calls: list[dict[str, Any]], replay: Recording) -> list[str]:
-    differences = []
-    for index, (recorded, replayed) in enumerate(zip(recorded_calls, replay.tool_calls, strict=False)):
-        if recorded.get("arguments") != replayed.get("arguments"):
-            differences.append(
-                f"tool call #{index + 1} ({replayed.get('tool')}): recorded arguments "
-                f"{json.dumps(recorded.get('arguments'), sort_keys=True)}, re-run "
-                f"{json.dumps(replayed.get('arguments'), sort_keys=True)}"
-            )
-    return differences
 
 
 def _skipped(reason: str) -> RerunResult:

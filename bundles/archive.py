@@ -12,6 +12,7 @@ only; the manifest and hashes are checked by `bundles.verification`.
 import io
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import IO
 
@@ -149,7 +150,7 @@ def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -
                         f"{info.filename!r} uncompresses past the per-file limit of {limit} bytes "
                         "(BUNDLE_MAX_FILE_BYTES)"
                     )
-    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError, zlib.error) as exc:
         raise BundleRefused(f"{info.filename!r} cannot be read from the zip: {exc}") from exc
     data = b"".join(chunks)
     if len(data) != info.file_size:

@@ -22,6 +22,8 @@ class ImportResult:
     created: bool
     redaction: str
     payloads_included: bool
+    # The bundle's own trace id: `trace_id` differs from it when imported under a new trace id.
+    original_trace_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

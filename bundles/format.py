@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from payloads.contracts import JsonValue, OtlpSpan, RedactionMode, is_trace_id
 from payloads.hashing import sha256_hex
+from tracefoundry_site import json_limits
 from traces import otlp
 
 FORMAT_NAME = "tracefoundry-bundle"
@@ -125,7 +126,9 @@ def manifest_bytes(manifest: Manifest) -> bytes:
 def parse_manifest(data: bytes) -> Manifest:
     """The manifest of a bundle, or ManifestError naming what is wrong with it."""
     try:
-        document = json.loads(data)
+        document = json_limits.loads(data)
+    except json_limits.JsonTooDeep as exc:
+        raise ManifestError(f"{MANIFEST_NAME}: {exc}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestError(f"{MANIFEST_NAME} is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):

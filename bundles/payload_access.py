@@ -23,7 +23,7 @@ from payloads import refs, storage
 from payloads.capture import JSON_CONTENT_TYPE, serialise
 from payloads.contracts import JsonValue, OtlpSpan, RedactionMode
 from payloads.hashing import sha256_hex
-from payloads.ingest import store_payload
+from payloads.ingest import prepare_payload, store_payload
 from payloads.models import PayloadBlob
 from payloads.redaction import STRICTNESS, current_mode, redactor_for
 
@@ -156,16 +156,31 @@ def payload_problems(payloads: Iterable[BundlePayload]) -> list[str]:
     return problems
 
 
+def planned_renames(payloads: Iterable[BundlePayload], bundle_mode: str) -> dict[str, Renamed]:
+    """The payloads whose content (and so name) storing them would change, old sha256 -> new; nothing written."""
+    mode = _import_mode(bundle_mode)
+    renamed: dict[str, Renamed] = {}
+    for payload in payloads:
+        prepared, _ = prepare_payload(payload.content, payload.content_type, mode)
+        if prepared.sha256 != payload.sha256:
+            renamed[payload.sha256] = Renamed(prepared.sha256, len(prepared.content))
+    return renamed
+
+
 def store_payloads(payloads: Iterable[BundlePayload], bundle_mode: str) -> dict[str, Renamed]:
     """Store the bundle's payloads under the stricter of the bundle's and the server's redaction mode; the
-    payloads whose content (and so name) changed, old sha256 -> new."""
-    mode = max(RedactionMode(bundle_mode), current_mode(), key=lambda m: STRICTNESS[m])
+    payloads whose content (and so name) changed, old sha256 -> new (as `planned_renames` said)."""
+    mode = _import_mode(bundle_mode)
     renamed: dict[str, Renamed] = {}
     for payload in payloads:
         stored = store_payload(payload.content, payload.content_type, mode)
         if stored.sha256 != payload.sha256:
             renamed[payload.sha256] = Renamed(stored.sha256, stored.size_bytes)
     return renamed
+
+
+def _import_mode(bundle_mode: str) -> RedactionMode:
+    return max(RedactionMode(bundle_mode), current_mode(), key=lambda m: STRICTNESS[m])
 
 
 def rename_request_refs(request: ExportTraceServiceRequest, renamed: dict[str, Renamed]) -> None:

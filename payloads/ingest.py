@@ -148,8 +148,11 @@ class PayloadBatch:
         self._new_blobs.extend(_blob_rows(vanished))
 
 
-def store_payload(body: bytes, content_type: str, mode: RedactionMode | str | None = None) -> StoredPayload:
-    """Redact and store one uploaded payload (`POST /api/payloads`); the server's mode applies, always."""
+def prepare_payload(
+    body: bytes, content_type: str, mode: RedactionMode | str | None = None
+) -> tuple[CapturedPayload, bool]:
+    """One uploaded payload as it would be stored: redacted, serialised and named by its hash (nothing written),
+    and whether redaction changed it."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -167,6 +170,13 @@ def store_payload(body: bytes, content_type: str, mode: RedactionMode | str | No
         sha256=sha256_hex(content),
         redaction_mode=redactor.mode.value,
     )
+    return payload, redacted_text != text
+
+
+def store_payload(body: bytes, content_type: str, mode: RedactionMode | str | None = None) -> StoredPayload:
+    """Redact and store one uploaded payload (`POST /api/payloads`); the server's mode applies, always."""
+    payload, redacted = prepare_payload(body, content_type, mode)
+    content = payload.content
     now = timezone.now()
     existing = PayloadBlob.objects.filter(sha256=payload.sha256).first()
     if existing is not None:
@@ -186,7 +196,7 @@ def store_payload(body: bytes, content_type: str, mode: RedactionMode | str | No
         size_bytes=len(content),
         content_type=content_type_stored,
         redaction_mode=mode_stored,
-        redacted=redacted_text != text,
+        redacted=redacted,
     )
 
 

@@ -39,6 +39,7 @@ PUBLIC_PREFIX = "ref:"
 _KEY_LABEL = b"tracefoundry payload refs v1"
 _local = threading.local()
 _ROLE = re.compile(r"[a-z0-9_]{1,48}")
+_SIZE = re.compile(r"[0-9]{1,18}")
 _OWN_KEY = re.compile(r"tracefoundry\.payload\.(?P<role>[a-z0-9_]{1,48})_(?P<what>ref|size)")
 # Matched whole (fullmatch): `$` would let a trailing newline through.
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -140,9 +141,10 @@ def _key(secret: str) -> bytes:
 
 
 def size_of(value: object) -> int | None:
+    # The sender's word: "²", a 5,000-digit string or a size past int64 is shown as unknown, never an error.
     if isinstance(value, int) and not isinstance(value, bool):
-        return value if value >= 0 else None
-    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
+        return value if 0 <= value < 2**63 else None
+    return int(value) if isinstance(value, str) and _SIZE.fullmatch(value) else None
 
 
 def refs_of(attributes: Mapping[str, JsonValue]) -> list[PayloadRef]:

@@ -10,6 +10,8 @@ a batch costs the same whether its trace holds ten spans or a million.
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, cast
 
 from django.db import connection, transaction
@@ -19,9 +21,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from payloads.contracts import OtlpSpan, RejectedSpan
 from payloads.ingest import PayloadBatch
-from traces import otlp, semconv, summary
+from traces import otlp, semconv, span_limits, summary
 from traces.contracts import IngestResult
-from traces.models import Span, Trace, TraceSource
+from traces.models import Span, StatusCode, Trace, TraceSource
 from traces.pricing import PriceTable, configured_price_table
 from traces.span_insert import SpanRow, insert_spans
 from traces.stored_spans import children_counts, stored_spans
@@ -29,27 +31,45 @@ from traces.stored_spans import children_counts, stored_spans
 _MAX_REJECTION_REASONS = 5
 
 
+@dataclass
+class PreparedBatch:
+    """The rows an OTLP request would write (redacted, payloads swapped for refs), before anything is written."""
+
+    spans: dict[tuple[str, str], SpanRow]
+    rejections: list[otlp.RejectedSpan]
+    payloads: PayloadBatch
+
+
 def ingest_request(
     request: ExportTraceServiceRequest, source: str = TraceSource.OTLP, environment: str | None = None
 ) -> IngestResult:
     """Store every valid span of an OTLP request; count and describe the ones that cannot be stored."""
+    return write_batch(prepare_request(request, environment), source)
+
+
+def prepare_request(request: ExportTraceServiceRequest, environment: str | None = None) -> PreparedBatch:
+    """Decode, redact and map every span of the request; no I/O."""
     prices = configured_price_table()
-    spans: dict[tuple[str, str], SpanRow] = {}
-    rejections: list[RejectedSpan] = []
-    payloads = PayloadBatch()
+    batch = PreparedBatch(spans={}, rejections=[], payloads=PayloadBatch())
     for item in otlp.iter_spans(request):
         if isinstance(item, RejectedSpan):
-            rejections.append(item)
+            batch.rejections.append(item)
         else:
-            item = payloads.capture(item)  # redacted, payloads swapped for refs, before anything is written
-            spans.setdefault((item.trace_id, item.span_id), span_row(item, prices, environment))
+            item = batch.payloads.capture(item)  # redacted, payloads swapped for refs, before anything is written
+            batch.spans.setdefault((item.trace_id, item.span_id), span_row(item, prices, environment))
+    return batch
+
+
+def write_batch(batch: PreparedBatch, source: str) -> IngestResult:
+    spans, rejections = batch.spans, batch.rejections
     trace_ids = sorted({trace_id for trace_id, _ in spans})
     if spans:
-        write_spans(list(spans.values()), trace_ids, source, payloads)
+        write_spans(list(spans.values()), trace_ids, source, batch.payloads)
+    noted = [span for span in spans.values() if span_limits.PROBLEMS_ATTRIBUTE in span["attributes"]]
     return IngestResult(
         accepted_spans=len(spans),
         rejected_spans=len(rejections),
-        error_message=_rejection_message(rejections),
+        error_message="; ".join(m for m in (_rejection_message(rejections), _problems_message(noted)) if m),
         trace_ids=tuple(trace_ids),
     )
 
@@ -57,26 +77,39 @@ def ingest_request(
 def span_row(span: OtlpSpan, prices: PriceTable, environment: str | None = None) -> SpanRow:
     """The `spans` row of a decoded span as column values (a dict: model instances cost more to build)."""
     meaning = semconv.map_span(span.name, span.attributes, span.events, span.status_code, span.status_message)
+    problems = list(meaning.problems)
     cost = meaning.stated_cost_usd
     if cost is None:
-        cost = prices.cost_usd(meaning.model, meaning.input_tokens, meaning.output_tokens)
+        cost = span_limits.bounded_cost(prices.cost_usd(meaning.model, meaning.input_tokens, meaning.output_tokens))
+        if cost is None:
+            problems.append(f"cost from the price table: over {span_limits.MAX_COST_USD:,} USD, not counted")
+    kind, status_code = span.kind, span.status_code
+    if kind not in span_limits.SPAN_KINDS:
+        problems.append("kind: not an OTLP span kind (0 to 5), stored as 0 (unspecified)")
+        kind = 0
+    if status_code not in span_limits.STATUS_CODES:
+        problems.append("status.code: not an OTLP status code (0 to 2), stored as 0 (unset)")
+        status_code = StatusCode.UNSET
+    attributes = span.attributes
+    if problems:
+        attributes = {**attributes, span_limits.PROBLEMS_ATTRIBUTE: problems}
     return dict(
         trace_id=span.trace_id,
         span_id=span.span_id,
         parent_span_id=span.parent_span_id,
         name=span.name,
-        kind=span.kind,
+        kind=kind,
         category=meaning.category,
         service=semconv.service_of(span.resource_attributes),
         environment=semconv.environment_of(span.resource_attributes) if environment is None else environment,
         start_unix_nano=span.start_unix_nano,
         end_unix_nano=span.end_unix_nano,
         duration_ns=span.end_unix_nano - span.start_unix_nano,
-        status_code=span.status_code,
+        status_code=status_code,
         status_message=span.status_message,
         trace_state=span.trace_state,
         flags=span.flags,
-        attributes=span.attributes,
+        attributes=attributes,
         resource_attributes=span.resource_attributes,
         events=span.events,
         links=span.links,
@@ -89,7 +122,7 @@ def span_row(span: OtlpSpan, prices: PriceTable, environment: str | None = None)
         input_tokens=meaning.input_tokens,
         output_tokens=meaning.output_tokens,
         total_tokens=meaning.total_tokens,
-        cost_usd=cost,
+        cost_usd=cost or Decimal(0),
         retry_count=meaning.retry_count,
         is_timeout=meaning.is_timeout,
     )
@@ -136,7 +169,7 @@ def _write_spans_locked(spans: list[SpanRow], trace_ids: list[str], source: str,
             words = set().union(*(summary.search_words(span) for span in added))
             text, left_out = summary.merge_search_text(trace["search_text"], trace["search_text_left_out"], words)
             updated.append({**updated_summary, "search_text": text, "search_text_left_out": left_out})
-        _write_summaries(updated, with_search_text=True)
+        _write_summaries(updated, with_search_text=True, ingested=True)
 
 
 def span_pks(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -178,7 +211,7 @@ def _lock_traces(trace_ids: list[str], source: str) -> dict[str, dict[str, Any]]
 
 def recompute_summaries(trace_ids: Iterable[str]) -> None:
     """Rebuild the summary of each trace from all its stored spans (callers hold the trace rows' locks)."""
-    _write_summaries(list(_summaries_from_stored_spans(trace_ids).values()), with_search_text=False)
+    _write_summaries(list(_summaries_from_stored_spans(trace_ids).values()), with_search_text=False, ingested=False)
 
 
 def _summaries_from_stored_spans(trace_ids: Iterable[str]) -> dict[str, summary.Summary]:
@@ -196,11 +229,21 @@ def _summaries_from_stored_spans(trace_ids: Iterable[str]) -> dict[str, summary.
     }
 
 
-def _write_summaries(summaries: list[summary.Summary], with_search_text: bool) -> None:
-    fields = [*summary.FIELDS, "updated_at", *(["search_text", "search_text_left_out"] if with_search_text else [])]
+def _write_summaries(summaries: list[summary.Summary], *, with_search_text: bool, ingested: bool) -> None:
+    """`ingested`: new spans arrived (retention dates traces by this; its own recomputes must not)."""
+    fields = [
+        *summary.FIELDS,
+        "updated_at",
+        *(["search_text", "search_text_left_out"] if with_search_text else []),
+        *(["last_ingested_at"] if ingested else []),
+    ]
     now = timezone.now()
     rows = [
-        [*(_db_value(name, {**row, "updated_at": now}[name]) for name in fields), row["trace_id"]] for row in summaries
+        [
+            *(_db_value(name, {**row, "updated_at": now, "last_ingested_at": now}[name]) for name in fields),
+            row["trace_id"],
+        ]
+        for row in summaries
     ]
     # One parameterised UPDATE sent for all traces at once: cheaper than bulk_update's CASE expressions.
     assignments = ", ".join(f'"{name}" = %s' for name in fields)
@@ -221,6 +264,7 @@ _PREPARED_FIELDS = frozenset(
         "service_error_counts",
         "environment_span_counts",
         "updated_at",
+        "last_ingested_at",
     )
 )
 
@@ -230,6 +274,22 @@ def _db_value(name: str, value: Any) -> Any:
         return value
     field = cast(Field, Trace._meta.get_field(name))
     return field.get_db_prep_save(value, connection)
+
+
+def summary_of(trace_id: str, spans: Iterable[SpanRow]) -> summary.Summary:
+    """The summary columns a trace made of exactly these span rows would have."""
+    return {**summary.from_scratch(list(spans)), "trace_id": trace_id}
+
+
+def _problems_message(noted: list[SpanRow]) -> str:
+    if not noted:
+        return ""
+    reasons = Counter(reason for span in noted for reason in span["attributes"][span_limits.PROBLEMS_ATTRIBUTE])
+    described = "; ".join(reason for reason, _ in reasons.most_common(_MAX_REJECTION_REASONS))
+    return (
+        f"{len(noted)} span(s) stored with values left out (listed in their {span_limits.PROBLEMS_ATTRIBUTE} "
+        f"attribute): {described}"
+    )
 
 
 def _rejection_message(rejections: list[RejectedSpan]) -> str:

@@ -10,6 +10,9 @@ from decimal import Decimal
 from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
+from django.utils import timezone
+
+from traces import span_limits
 
 
 class SpanCategory(models.TextChoices):
@@ -75,6 +78,8 @@ class Trace(models.Model):
     source = models.CharField(max_length=16, choices=TraceSource.choices, default=TraceSource.OTLP)
     ingested_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the last new span arrived: what retention dates a trace by (its spans' own times are the sender's word).
+    last_ingested_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         db_table = "traces"
@@ -86,12 +91,24 @@ class Trace(models.Model):
             models.Index(fields=["service", "start_unix_nano"], name="traces_service_idx"),
             models.Index(fields=["environment", "start_unix_nano"], name="traces_environment_idx"),
             models.Index(fields=["status", "start_unix_nano"], name="traces_status_idx"),
+            models.Index(fields=["last_ingested_at", "trace_id"], name="traces_retention_idx"),
         ]
         constraints = [
             # Length and a character class rather than one anchored regex: Postgres checks it several times faster.
             models.CheckConstraint(
                 condition=models.Q(Exact(Length("trace_id"), 32)) & ~models.Q(trace_id__regex=r"[^0-9a-f]"),
                 name="traces_trace_id_hex",
+            ),
+            # Sums saturate at these (`traces.span_limits`): a read never meets a value it cannot convert.
+            models.CheckConstraint(
+                condition=models.Q(
+                    input_tokens__range=(0, span_limits.MAX_TRACE_TOKENS),
+                    output_tokens__range=(0, span_limits.MAX_TRACE_TOKENS),
+                    total_tokens__range=(0, span_limits.MAX_TRACE_TOKENS),
+                    cost_usd__range=(0, span_limits.MAX_TRACE_COST_USD),
+                    retry_count__range=(0, span_limits.MAX_TRACE_RETRIES),
+                ),
+                name="traces_totals_in_range",
             ),
         ]
 
@@ -153,6 +170,16 @@ class Span(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(end_unix_nano__gte=models.F("start_unix_nano")), name="spans_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    input_tokens__range=(0, span_limits.MAX_TOKENS),
+                    output_tokens__range=(0, span_limits.MAX_TOKENS),
+                    total_tokens__range=(0, span_limits.MAX_TOKENS),
+                    cost_usd__range=(0, span_limits.MAX_COST_USD),
+                    retry_count__range=(0, span_limits.MAX_RETRIES),
+                ),
+                name="spans_mapped_values_in_range",
             ),
         ]
         indexes = [

@@ -23,10 +23,14 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 
 from payloads.contracts import Attributes, JsonValue, OtlpSpan, RejectedSpan
+from tracefoundry_site import json_limits
 
 _ZERO_TRACE_ID = bytes(16)
 _ZERO_SPAN_ID = bytes(8)
 _MAX_NAME_CHARS = 1024
+# Messages inside messages (a request, its resources, scopes, spans, attribute values...): what protobuf's binary
+# parser allows too, so both encodings accept the same requests.
+_MAX_MESSAGE_DEPTH = 100
 
 
 class OtlpDecodeError(ValueError):
@@ -82,7 +86,9 @@ def decode_protobuf(body: bytes, limits: RequestLimits | None = None) -> ExportT
 def decode_json(body: bytes, limits: RequestLimits | None = None) -> ExportTraceServiceRequest:
     """As `decode_protobuf`; the limits are checked on the JSON document, before its protobuf message is built."""
     try:
-        document = json.loads(body) if body.strip() else {}
+        document = json_limits.loads(body, max_depth=None) if body.strip() else {}
+    except json_limits.JsonTooDeep as exc:
+        raise OtlpDecodeError(f"body is not an OTLP/JSON request: {exc}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise OtlpDecodeError(f"body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
@@ -97,7 +103,7 @@ def decode_json(body: bytes, limits: RequestLimits | None = None) -> ExportTrace
                 _hex_ids_to_base64(link, ("traceId", "trace_id", "spanId", "span_id"))
     request = ExportTraceServiceRequest()
     try:
-        json_format.ParseDict(document, request, ignore_unknown_fields=True)
+        json_format.ParseDict(document, request, ignore_unknown_fields=True, max_recursion_depth=_MAX_MESSAGE_DEPTH)
     except json_format.ParseError as exc:
         raise OtlpDecodeError(f"body is not a valid OTLP/JSON ExportTraceServiceRequest: {exc}") from exc
     return request
@@ -139,16 +145,16 @@ def iter_spans(request: ExportTraceServiceRequest) -> Iterator[OtlpSpan | Reject
         resource_attributes = attributes_to_dict(resource_spans.resource.attributes)
         resource_extra: dict[str, JsonValue] = {}
         if resource_spans.schema_url:
-            resource_extra["resource_schema_url"] = resource_spans.schema_url
+            resource_extra["resource_schema_url"] = _clean_str(resource_spans.schema_url)
         if resource_spans.resource.dropped_attributes_count:
             resource_extra["resource_dropped_attributes_count"] = resource_spans.resource.dropped_attributes_count
         for scope_spans in resource_spans.scope_spans:
             scope = {
-                "name": scope_spans.scope.name,
-                "version": scope_spans.scope.version,
+                "name": _clean_str(scope_spans.scope.name),
+                "version": _clean_str(scope_spans.scope.version),
                 "attributes": attributes_to_dict(scope_spans.scope.attributes),
                 "dropped_attributes_count": scope_spans.scope.dropped_attributes_count,
-                "schema_url": scope_spans.schema_url,
+                "schema_url": _clean_str(scope_spans.schema_url),
             }
             for span in scope_spans.spans:
                 rejection = _rejection(span)
@@ -192,7 +198,7 @@ def _to_otlp_span(
         end_unix_nano=span.end_time_unix_nano,
         status_code=status.code,
         status_message=_clean_str(status.message),
-        trace_state=span.trace_state,
+        trace_state=_clean_str(span.trace_state),
         flags=span.flags,
         attributes=attributes_to_dict(span.attributes),
         resource_attributes=resource_attributes,
@@ -232,7 +238,7 @@ def _links(links: Any) -> list[dict[str, JsonValue]]:
         {
             "trace_id": link.trace_id.hex(),
             "span_id": link.span_id.hex(),
-            "trace_state": link.trace_state,
+            "trace_state": _clean_str(link.trace_state),
             "attributes": attributes_to_dict(link.attributes),
             "dropped_attributes_count": link.dropped_attributes_count,
             "flags": link.flags,
@@ -280,7 +286,8 @@ def any_value_to_python(value: AnyValue) -> JsonValue:
 
 
 def _clean_str(text: str) -> str:
-    # Postgres text and jsonb cannot hold NUL characters.
+    # Postgres text and jsonb cannot hold NUL characters: every string of a span (names, messages, trace
+    # state, scope, attribute keys and values, events, links) passes here, on every database alike.
     return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 

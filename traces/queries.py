@@ -7,6 +7,7 @@ never OFFSET, so page N costs what page 1 costs.
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -14,8 +15,13 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
+from tracefoundry_site import json_limits
+from traces import span_limits
 from traces.models import Span, StatusCode, Trace
 from traces.timefmt import unix_nano_from_datetime
+
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 SORTS: dict[str, tuple[str, bool]] = {
     # name: (column, descending)
@@ -154,9 +160,9 @@ def list_traces(filters: TraceFilters, sort: str, limit: int, cursor: str | None
 def _filtered(traces: QuerySet[Trace], f: TraceFilters) -> QuerySet[Trace]:
     conditions = Q()
     if f.start:
-        conditions &= Q(start_unix_nano__gte=unix_nano_from_datetime(f.start))
+        conditions &= Q(start_unix_nano__gte=_int64_clamped(unix_nano_from_datetime(f.start)))
     if f.end:
-        conditions &= Q(start_unix_nano__lte=unix_nano_from_datetime(f.end))
+        conditions &= Q(start_unix_nano__lte=_int64_clamped(unix_nano_from_datetime(f.end)))
     if f.service:
         conditions &= Q(service=f.service)
     if f.environment:
@@ -191,13 +197,32 @@ def _encode_cursor(value: Any, trace_id: str) -> str:
 
 
 def _decode_cursor(cursor: str, column: str) -> tuple[Any, str]:
+    """The (sort value, trace id) a cursor holds. Cursors come back from clients, so anything but what
+    `_encode_cursor` writes (a sort value the column can hold, a trace id) is InvalidCursor."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value, trace_id = json.loads(raw)
-        typed = Decimal(value) if column == "cost_usd" else int(value)
-    except (binascii.Error, ValueError, TypeError, ArithmeticError) as exc:
+        document = json_limits.loads(raw, max_depth=2)
+    except (binascii.Error, ValueError) as exc:  # JSON, Unicode and depth errors are ValueErrors too
         raise InvalidCursor("cursor is not one this API returned") from exc
-    return typed, str(trace_id)
+    if not (isinstance(document, list) and len(document) == 2 and all(isinstance(v, str) for v in document)):
+        raise InvalidCursor("cursor is not one this API returned")
+    value, trace_id = document
+    typed: Any = span_limits.cost(value) if column == "cost_usd" else _int64(value)
+    if typed is None or not _TRACE_ID.fullmatch(trace_id):
+        raise InvalidCursor("cursor is not one this API returned")
+    return typed, trace_id
+
+
+def _int64_clamped(number: int) -> int:
+    # Dates from year 1 to 9999 are valid filters; as nanoseconds they pass int64 at both ends.
+    return max(-(2**63), min(number, 2**63 - 1))
+
+
+def _int64(text: str) -> int | None:
+    if not _INTEGER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if -(2**63) <= number < 2**63 else None
 
 
 def get_trace(trace_id: str) -> Trace:

@@ -3,17 +3,18 @@
 Every function works in bounded batches (RETENTION_BATCH_SIZE rows), each batch its own short transaction, so
 a large backlog never holds a table lock for long and ingest keeps flowing between batches.
 
-Trace metadata: a trace whose summary start is older than the cutoff loses its spans and its summary row.
-Traces are taken oldest first and whole, as many as fit in one batch of spans; their rows are locked in
-trace-id order (the order ingest locks them in, so the two never deadlock) and the spans and the summary go in
-one transaction, so no reader ever sees a summary without its spans. A trace with more spans than one batch
-is trimmed newest-span-first over several transactions with its summary recomputed after each (its start,
-held by its oldest span, stays, so the next batch picks it up again) and its row goes with its last spans.
+Trace metadata: a trace that received no new span since the cutoff (`Trace.last_ingested_at`) loses its spans and
+its summary row. Its spans' own start times do not count: they are whatever the sender wrote, and one span dated
+1970 must not make a trace that is still arriving expire. Traces are taken oldest first and whole, as many as fit
+in one batch of spans; their rows are locked in trace-id order (the order ingest locks them in, so the two never
+deadlock) and the spans and the summary go in one transaction, so no reader ever sees a summary without its
+spans. A trace with more spans than one batch is trimmed newest-span-first over several transactions with its
+summary recomputed after each (which leaves `last_ingested_at` as it was, so the next batch picks it up again)
+and its row goes with its last spans.
 
-Known limits: the age is judged on the trace's start time; a span arriving late for an expired trace creates
-the trace anew, and it expires again on the next run. An ingest batch racing the transaction that deletes its
-trace waits on the trace row's lock, then creates the row again (`traces.ingest`), so no span is left without its
-trace.
+Known limits: a span arriving late for an expired trace creates the trace anew, which then lives for the full
+retention period again. An ingest batch racing the transaction that deletes its trace waits on the trace row's
+lock, then creates the row again (`traces.ingest`), so no span is left without its trace.
 """
 
 import time
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
-from payloads.retention import UNREFERENCED_BLOB_GRACE, cutoff_for, unix_nanos, within_budget
+from payloads.retention import UNREFERENCED_BLOB_GRACE, cutoff_for, within_budget
 from traces.ingest import recompute_summaries
 from traces.models import Span, Trace
 
@@ -87,22 +88,21 @@ def expire_trace_metadata(
     max_seconds: float | None = None,
     max_batches: int | None = None,
 ) -> MetadataExpiry:
-    """Delete every trace (spans and summary) whose start is older than `days` before `now`.
+    """Delete every trace (spans and summary) that received no new span in the `days` before `now`.
 
     `max_seconds` and `max_batches` stop between batches once reached, so a scheduled run never overlaps the
     next; whatever is left is expired by the next run.
     """
     cutoff = cutoff_for(settings.RETENTION_METADATA_DAYS if days is None else days, now)
-    cutoff_ns = unix_nanos(cutoff)
     size = batch_size or settings.RETENTION_BATCH_SIZE
     if dry_run:
-        expired = Trace.objects.filter(start_unix_nano__lt=cutoff_ns)
-        spans = Span.objects.filter(trace__start_unix_nano__lt=cutoff_ns).count()
+        expired = Trace.objects.filter(last_ingested_at__lt=cutoff)
+        spans = Span.objects.filter(trace__last_ingested_at__lt=cutoff).count()
         return MetadataExpiry(cutoff, expired.count(), spans, 0, dry_run=True)
     started = time.monotonic()
     traces_deleted = spans_deleted = batches = 0
     while within_budget(started, max_seconds, batches, max_batches):
-        traces, spans = _expire_one_batch(cutoff_ns, size)
+        traces, spans = _expire_one_batch(cutoff, size)
         if traces == spans == 0:
             break
         traces_deleted += traces
@@ -111,11 +111,11 @@ def expire_trace_metadata(
     return MetadataExpiry(cutoff, traces_deleted, spans_deleted, batches, dry_run=False)
 
 
-def _expire_one_batch(cutoff_ns: int, size: int) -> tuple[int, int]:
+def _expire_one_batch(cutoff: datetime, size: int) -> tuple[int, int]:
     """Expire the oldest traces that fit in one batch of `size` spans; return (traces, spans) deleted."""
     oldest = list(
-        Trace.objects.filter(start_unix_nano__lt=cutoff_ns)
-        .order_by("start_unix_nano", "trace_id")
+        Trace.objects.filter(last_ingested_at__lt=cutoff)
+        .order_by("last_ingested_at", "trace_id")
         .values_list("trace_id", "span_count")[:size]
     )
     if not oldest:
@@ -130,7 +130,7 @@ def _expire_one_batch(cutoff_ns: int, size: int) -> tuple[int, int]:
     with transaction.atomic():
         locked = list(
             Trace.objects.select_for_update()
-            .filter(trace_id__in=chosen, start_unix_nano__lt=cutoff_ns)
+            .filter(trace_id__in=chosen, last_ingested_at__lt=cutoff)
             .order_by("trace_id")
             .values_list("trace_id", flat=True)
         )

@@ -19,15 +19,19 @@ Timeouts are recognised from:
 - `error.type`, or `exception.type` on an `exception` event, containing "timeout" (any case), such as
   `TimeoutError`, `httpx.ReadTimeout`, `asyncio.TimeoutError`;
 - an error status message containing "timeout" or "timed out".
+
+Numbers are read through `traces.span_limits`: a token count, cost or retry count that is not a number in
+range is not counted, and the reason is listed in `SpanSemantics.problems`.
 """
 
 import json
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from payloads.contracts import Attributes
+from traces import span_limits
 from traces.models import SpanCategory
 
 _OPERATION_CATEGORIES = {
@@ -162,6 +166,8 @@ class SpanSemantics:
     stated_cost_usd: Decimal | None
     retry_count: int
     is_timeout: bool
+    # Why a mapped attribute was not counted, one reason per attribute (empty when all were usable).
+    problems: tuple[str, ...] = ()
 
 
 def map_span(
@@ -184,13 +190,18 @@ def map_span(
         tool_name = _first_str(attributes, ("traceloop.entity.name",)) or name
     if not tool_name and operation == "execute_tool":
         tool_name = name.removeprefix("execute_tool ").strip()
+    problems: list[str] = []
     usage = _usage_json(attributes)
-    input_tokens = _first_int(attributes, _INPUT_TOKEN_KEYS) or _first_int(usage, _USAGE_INPUT_FIELDS)
-    output_tokens = _first_int(attributes, _OUTPUT_TOKEN_KEYS) or _first_int(usage, _USAGE_OUTPUT_FIELDS)
+    input_tokens = _first_count(attributes, _INPUT_TOKEN_KEYS, span_limits.MAX_TOKENS, problems) or _first_count(
+        usage, _USAGE_INPUT_FIELDS, span_limits.MAX_TOKENS, problems
+    )
+    output_tokens = _first_count(attributes, _OUTPUT_TOKEN_KEYS, span_limits.MAX_TOKENS, problems) or _first_count(
+        usage, _USAGE_OUTPUT_FIELDS, span_limits.MAX_TOKENS, problems
+    )
     total_tokens = (
-        _first_int(attributes, _TOTAL_TOKEN_KEYS)
-        or _first_int(usage, _USAGE_TOTAL_FIELDS)
-        or input_tokens + output_tokens
+        _first_count(attributes, _TOTAL_TOKEN_KEYS, span_limits.MAX_TOKENS, problems)
+        or _first_count(usage, _USAGE_TOTAL_FIELDS, span_limits.MAX_TOKENS, problems)
+        or min(input_tokens + output_tokens, span_limits.MAX_TOKENS)
     )
     return SpanSemantics(
         category=typed or _category(operation, oi_kind, model, tool_name, total_tokens),
@@ -201,9 +212,10 @@ def map_span(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         total_tokens=total_tokens,
-        stated_cost_usd=_stated_cost(attributes),
-        retry_count=_retry_count(attributes, events),
+        stated_cost_usd=_stated_cost(attributes, problems),
+        retry_count=_retry_count(attributes, events, problems),
         is_timeout=_is_timeout(attributes, events, status_code, status_message),
+        problems=tuple(problems),
     )
 
 
@@ -260,25 +272,36 @@ def _usage_json(attributes: Attributes) -> Attributes:
     return {}
 
 
-def _stated_cost(attributes: Attributes) -> Decimal | None:
+def _stated_cost(attributes: Attributes, problems: list[str]) -> Decimal | None:
     for key in _COST_KEYS:
-        cost = _decimal(attributes.get(key))
+        cost = _cost(attributes, key, problems)
         if cost is not None:
             return cost
-    prompt, completion = (
-        _decimal(attributes.get("llm.cost.prompt")),
-        _decimal(attributes.get("llm.cost.completion")),
-    )
-    if prompt is not None or completion is not None:
-        return (prompt or Decimal(0)) + (completion or Decimal(0))
-    return None
+    prompt = _cost(attributes, "llm.cost.prompt", problems)
+    completion = _cost(attributes, "llm.cost.completion", problems)
+    if prompt is None and completion is None:
+        return None
+    total = span_limits.bounded_cost((prompt or Decimal(0)) + (completion or Decimal(0)))
+    if total is None:
+        problems.append(_problem("llm.cost.prompt + llm.cost.completion", span_limits.MAX_COST_USD, "a cost in USD"))
+    return total
 
 
-def _retry_count(attributes: Attributes, events: list[dict[str, Any]]) -> int:
+def _cost(attributes: Attributes, key: str, problems: list[str]) -> Decimal | None:
+    value = attributes.get(key)
+    if value is None:
+        return None
+    cost = span_limits.cost(value)
+    if cost is None:
+        problems.append(_problem(key, span_limits.MAX_COST_USD, "a cost in USD"))
+    return cost
+
+
+def _retry_count(attributes: Attributes, events: list[dict[str, Any]], problems: list[str]) -> int:
     from_events = sum(1 for event in events if _event_is(event, _RETRY_EVENT_NAMES, ".retry"))
-    stated = _first_int(attributes, ("tracefoundry.retry.count",))
-    resent = 1 if _first_int(attributes, ("http.request.resend_count",)) > 0 else 0
-    return max(from_events, stated) + resent
+    stated = _first_count(attributes, ("tracefoundry.retry.count",), span_limits.MAX_RETRIES, problems)
+    resent = _first_count(attributes, ("http.request.resend_count",), span_limits.MAX_RETRIES, problems)
+    return min(max(from_events, stated) + (1 if resent > 0 else 0), span_limits.MAX_RETRIES)
 
 
 def _is_timeout(attributes: Attributes, events: list[dict[str, Any]], status_code: int, status_message: str) -> bool:
@@ -318,23 +341,18 @@ def _first_str(attributes: Attributes, keys: tuple[str, ...]) -> str:
     return ""
 
 
-def _first_int(attributes: Attributes, keys: tuple[str, ...]) -> int:
+def _first_count(attributes: Attributes, keys: tuple[str, ...], maximum: int, problems: list[str]) -> int:
+    """The first of the keys holding a usable count; the ones holding something else are noted and skipped."""
     for key in keys:
         value = attributes.get(key)
-        if value is None or isinstance(value, bool):
+        if value is None:
             continue
-        if isinstance(value, int | float):
-            return max(int(value), 0)
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
+        number = span_limits.count(value, maximum)
+        if number is not None:
+            return number
+        problems.append(_problem(key, maximum, "a whole number"))
     return 0
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() and number >= 0 else None
+def _problem(key: str, maximum: int | Decimal, what: str) -> str:
+    return f"{key}: not {what} {span_limits.range_text(maximum)}, not counted"

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from payloads import refs
+from traces import span_limits
 from traces.models import SpanCategory, StatusCode, TraceStatus
 
 SpanRow = Mapping[str, Any]
@@ -159,13 +160,25 @@ def add_spans(summary: Summary, top: TopSpan | None, spans: Sequence[SpanRow], o
         "error_count": summary["error_count"] + errors,
         "llm_call_count": summary["llm_call_count"] + sum(1 for s in spans if s["category"] == SpanCategory.LLM),
         "tool_call_count": summary["tool_call_count"] + sum(1 for s in spans if s["category"] == SpanCategory.TOOL),
-        "retry_count": summary["retry_count"] + sum(span["retry_count"] for span in spans),
+        # Sums saturate (see `traces.span_limits`): no summary can overflow its column.
+        "retry_count": min(
+            summary["retry_count"] + sum(span["retry_count"] for span in spans), span_limits.MAX_TRACE_RETRIES
+        ),
         "timeout_count": summary["timeout_count"] + sum(1 for span in spans if span["is_timeout"]),
         "orphan_count": summary["orphan_count"] + orphan_change,
-        "input_tokens": summary["input_tokens"] + sum(span["input_tokens"] for span in counted),
-        "output_tokens": summary["output_tokens"] + sum(span["output_tokens"] for span in counted),
-        "total_tokens": summary["total_tokens"] + sum(span["total_tokens"] for span in counted),
-        "cost_usd": Decimal(summary["cost_usd"]) + sum((Decimal(span["cost_usd"]) for span in counted), Decimal(0)),
+        "input_tokens": min(
+            summary["input_tokens"] + sum(span["input_tokens"] for span in counted), span_limits.MAX_TRACE_TOKENS
+        ),
+        "output_tokens": min(
+            summary["output_tokens"] + sum(span["output_tokens"] for span in counted), span_limits.MAX_TRACE_TOKENS
+        ),
+        "total_tokens": min(
+            summary["total_tokens"] + sum(span["total_tokens"] for span in counted), span_limits.MAX_TRACE_TOKENS
+        ),
+        "cost_usd": min(
+            Decimal(summary["cost_usd"]) + sum((Decimal(span["cost_usd"]) for span in counted), Decimal(0)),
+            span_limits.MAX_TRACE_COST_USD,
+        ),
         "models_used": sorted({*summary["models_used"], *(span["model"] for span in spans if span["model"])}),
         "tools_used": sorted({*summary["tools_used"], *(span["tool_name"] for span in spans if span["tool_name"])}),
         "service_span_counts": services,

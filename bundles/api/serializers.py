@@ -23,6 +23,22 @@ class BundleUploadSerializer(serializers.Serializer):
     bundle = serializers.FileField(help_text="The bundle zip, as exported by TraceFoundry.")
 
 
+class ImportRequestSerializer(BundleUploadSerializer):
+    as_new_trace = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Import under a new random trace id (returned as trace_id), even if the bundle's id is stored.",
+    )
+
+
+class ImportConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    trace_id = serializers.CharField()
+    differences = serializers.ListField(
+        child=serializers.CharField(), help_text="Spans added, removed or changed, and the summary fields that differ."
+    )
+
+
 class DryReplayRequestSerializer(serializers.Serializer):
     tolerance_ms = serializers.FloatField(
         required=False,
@@ -40,6 +56,7 @@ class ImportResultSerializer(serializers.Serializer):
     created = serializers.BooleanField(help_text="False when the trace was already stored (nothing changed).")
     redaction = serializers.ChoiceField(choices=RedactionMode.choices)
     payloads_included = serializers.BooleanField()
+    original_trace_id = serializers.CharField(help_text="The bundle's trace id (differs with as_new_trace).")
 
 
 class ReplayCheckSerializer(serializers.Serializer):

@@ -18,13 +18,15 @@ from bundles.api.serializers import (
     BundleUploadSerializer,
     DryReplayRequestSerializer,
     ExportRequestSerializer,
+    ImportConflictSerializer,
+    ImportRequestSerializer,
     ImportResultSerializer,
     ReplayReportSerializer,
 )
 from bundles.archive import BundleRefused
 from bundles.dry_replay import dry_replay_bundle, dry_replay_stored
 from bundles.exports import export_trace
-from bundles.imports import import_bundle
+from bundles.imports import ImportConflict, import_bundle
 from payloads.contracts import parse_trace_id
 from traces.models import Trace
 
@@ -89,15 +91,23 @@ class ImportBundleView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
-        request={"multipart/form-data": BundleUploadSerializer},
-        responses={200: ImportResultSerializer, 201: ImportResultSerializer},
+        request={"multipart/form-data": ImportRequestSerializer},
+        responses={200: ImportResultSerializer, 201: ImportResultSerializer, 409: ImportConflictSerializer},
     )
     def post(self, request: Request) -> Response:
         bundle = _uploaded_bundle(request)
+        options = ImportRequestSerializer(data=request.data)
+        if not options.is_valid():
+            raise _bad_request("as_new_trace must be true or false", "as_new_trace")
         try:
-            result = import_bundle(cast(IO[bytes], bundle), bundle.size or 0)
+            result = import_bundle(
+                cast(IO[bytes], bundle), bundle.size or 0, as_new_trace=options.validated_data["as_new_trace"]
+            )
         except BundleRefused as exc:
             raise _bad_request(str(exc)) from exc
+        except ImportConflict as exc:
+            conflict = {"detail": str(exc), "trace_id": exc.trace_id, "differences": exc.differences}
+            return Response(ImportConflictSerializer(conflict).data, status=409)
         return Response(ImportResultSerializer(result).data, status=201 if result.created else 200)
 
 

@@ -190,6 +190,7 @@ def test_engineers_and_admins_import(request: pytest.FixtureRequest, role: str, 
         "created": True,
         "redaction": "standard",
         "payloads_included": True,
+        "original_trace_id": trace_id,
     }
     assert second.status_code == 200
     assert second.json()["created"] is False

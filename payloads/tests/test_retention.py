@@ -82,11 +82,11 @@ def ingest_llm_trace(age_days: float, prompt: str, answer: str) -> str:
             ]
         )
     )
-    # As in real life, the blobs were last referenced when their spans arrived.
+    # As in real life, the trace was last ingested and its blobs last referenced when its spans arrived.
+    arrived = timezone.now() - timedelta(days=age_days)
+    Trace.objects.filter(trace_id=trace_id).update(last_ingested_at=arrived)
     shas = SpanPayloadRef.objects.filter(span__trace_id=trace_id).values_list("blob_id", flat=True)
-    PayloadBlob.objects.filter(sha256__in=list(shas)).update(
-        last_referenced_at=timezone.now() - timedelta(days=age_days)
-    )
+    PayloadBlob.objects.filter(sha256__in=list(shas)).update(last_referenced_at=arrived)
     return trace_id
 
 

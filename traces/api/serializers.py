@@ -11,6 +11,8 @@ from traces.semconv import event_mark
 from traces.timefmt import iso_from_unix_nano, ms_from_ns
 
 _STATUS_NAMES: dict[int, str] = {StatusCode.UNSET: "unset", StatusCode.OK: "ok", StatusCode.ERROR: "error"}
+_MAX_DURATION_MS = (2**63 - 1) // 1_000_000
+_MAX_TOKENS = 2**63 - 1
 
 
 class TraceListParamsSerializer(serializers.Serializer):
@@ -21,10 +23,11 @@ class TraceListParamsSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=TraceStatus.values, required=False, default="")
     model = serializers.CharField(required=False, default="")
     tool = serializers.CharField(required=False, default="")
-    min_duration_ms = serializers.FloatField(required=False, min_value=0)
-    max_duration_ms = serializers.FloatField(required=False, min_value=0)
-    min_tokens = serializers.IntegerField(required=False, min_value=0)
-    max_tokens = serializers.IntegerField(required=False, min_value=0)
+    # Bounded by what the columns hold (int64 nanoseconds and token sums), so no filter value overflows a query.
+    min_duration_ms = serializers.FloatField(required=False, min_value=0, max_value=_MAX_DURATION_MS)
+    max_duration_ms = serializers.FloatField(required=False, min_value=0, max_value=_MAX_DURATION_MS)
+    min_tokens = serializers.IntegerField(required=False, min_value=0, max_value=_MAX_TOKENS)
+    max_tokens = serializers.IntegerField(required=False, min_value=0, max_value=_MAX_TOKENS)
     min_cost = serializers.DecimalField(required=False, max_digits=20, decimal_places=10, min_value=0)
     max_cost = serializers.DecimalField(required=False, max_digits=20, decimal_places=10, min_value=0)
     q = serializers.CharField(required=False, default="", max_length=200)

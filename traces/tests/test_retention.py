@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from payloads.retention import unix_nanos
 from testing.factories import SpanSpec, export_request, new_span_id, new_trace_id
 from testing.servers import database_url
 from traces import retention
@@ -36,7 +37,8 @@ MINUTE_NS = 60 * 1_000_000_000
 
 
 def ingest_trace(start_ns: int, span_count: int = 3) -> str:
-    """One trace: a root span at `start_ns` and children starting one millisecond apart after it."""
+    """One trace: a root span at `start_ns` and children starting one millisecond apart after it, as if
+    ingested when it ran (retention dates a trace by when its spans last arrived)."""
     trace_id, root = new_trace_id(), new_span_id()
     specs = [SpanSpec(trace_id, root, "invoke_agent planner", start_ns=start_ns, duration_ns=50_000_000)]
     specs += [
@@ -57,6 +59,7 @@ def ingest_trace(start_ns: int, span_count: int = 3) -> str:
         for i in range(span_count - 1)
     ]
     ingest_request(export_request(specs))
+    Trace.objects.filter(trace_id=trace_id).update(last_ingested_at=datetime.fromtimestamp(start_ns / 1e9, tz=UTC))
     return trace_id
 
 
@@ -75,14 +78,14 @@ def summary(trace_id: str) -> tuple:
 
 @pytest.fixture
 def now_ns() -> int:
-    return retention.unix_nanos(timezone.now())
+    return unix_nanos(timezone.now())
 
 
 @pytest.mark.django_db
 class TestExpireTraceMetadata:
     def test_deletes_exactly_the_traces_past_their_age(self, now_ns: int) -> None:
         now = timezone.now()
-        cutoff_ns = retention.unix_nanos(now - timedelta(days=7))
+        cutoff_ns = unix_nanos(now - timedelta(days=7))
         old = ingest_trace(now_ns - 30 * DAY_NS)
         just_old = ingest_trace(cutoff_ns - MINUTE_NS)
         just_young = ingest_trace(cutoff_ns + MINUTE_NS)
@@ -131,6 +134,37 @@ class TestExpireTraceMetadata:
         assert (rest.traces_deleted, rest.spans_deleted) == (1, 2)
         assert not Trace.objects.filter(trace_id=big).exists()
         assert not Span.objects.filter(trace_id=big).exists()
+
+    def test_a_span_dated_1970_does_not_make_a_fresh_trace_expire(self, now_ns: int) -> None:
+        trace_id = new_trace_id()
+        ingest_request(export_request([SpanSpec(trace_id, new_span_id(), "agent run", start_ns=now_ns)]))
+        ingest_request(export_request([SpanSpec(trace_id, new_span_id(), "outlier", start_ns=1_000_000_000)]))
+        assert Trace.objects.get(trace_id=trace_id).start_unix_nano == 1_000_000_000
+
+        due = retention.expire_trace_metadata(days=7, dry_run=True)
+        result = retention.expire_trace_metadata(days=7)
+
+        assert (due.traces_deleted, result.traces_deleted) == (0, 0)
+        assert Span.objects.filter(trace_id=trace_id).count() == 2
+
+    def test_a_trace_lives_as_long_as_new_spans_arrive(self, now_ns: int) -> None:
+        trace_id = ingest_trace(now_ns - 30 * DAY_NS, span_count=1)
+        ingest_request(export_request([SpanSpec(trace_id, new_span_id(), "late step", start_ns=now_ns - 30 * DAY_NS)]))
+        resent = retention.expire_trace_metadata(days=7)
+        assert (resent.traces_deleted, Span.objects.filter(trace_id=trace_id).count()) == (0, 2)
+
+        a_month_later = timezone.now() + timedelta(days=30)
+        assert retention.expire_trace_metadata(now=a_month_later, days=7).traces_deleted == 1
+
+    def test_a_re_sent_batch_does_not_keep_a_trace_alive(self, now_ns: int) -> None:
+        trace_id, span_id = new_trace_id(), new_span_id()
+        request = export_request([SpanSpec(trace_id, span_id, "agent run", start_ns=now_ns - 30 * DAY_NS)])
+        ingest_request(request)
+        Trace.objects.filter(trace_id=trace_id).update(last_ingested_at=timezone.now() - timedelta(days=8))
+
+        ingest_request(request)
+
+        assert retention.expire_trace_metadata(days=7).traces_deleted == 1
 
     def test_dry_run_counts_and_deletes_nothing(self, now_ns: int) -> None:
         ingest_trace(now_ns - 8 * DAY_NS, span_count=4)
@@ -311,8 +345,8 @@ class TestWorkers:
 @pytest.mark.django_db
 def test_a_trace_row_retention_deletes_while_a_batch_is_being_written_is_created_again(monkeypatch) -> None:
     """Retention deleting the trace row between ingest's insert and its lock must not leave spans without it."""
-    trace_id = ingest_trace(retention.unix_nanos(timezone.now()), span_count=2)
-    more = SpanSpec(trace_id, new_span_id(), "late step", start_ns=retention.unix_nanos(timezone.now()))
+    trace_id = ingest_trace(unix_nanos(timezone.now()), span_count=2)
+    more = SpanSpec(trace_id, new_span_id(), "late step", start_ns=unix_nanos(timezone.now()))
     create_rows = Trace.objects.bulk_create
     calls = []
 

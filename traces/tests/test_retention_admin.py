@@ -1,13 +1,16 @@
 """The admin's read-only retention page: schedule, limits and what is due, for admins only."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from testing.factories import SpanSpec, export_request, new_span_id, new_trace_id
 from traces.ingest import ingest_request
+from traces.models import Trace
 
 DAY_NS = 86_400 * 1_000_000_000
 
@@ -18,9 +21,11 @@ class TestRetentionAdminPage:
         settings.RETENTION_METADATA_DAYS = 5
         settings.RETENTION_PAYLOAD_DAYS = 2
         settings.RETENTION_BATCH_SIZE = 250
+        trace_id = new_trace_id()
         ingest_request(
-            export_request([SpanSpec(new_trace_id(), new_span_id(), "old run", start_ns=time.time_ns() - 6 * DAY_NS)])
+            export_request([SpanSpec(trace_id, new_span_id(), "old run", start_ns=time.time_ns() - 6 * DAY_NS)])
         )
+        Trace.objects.filter(trace_id=trace_id).update(last_ingested_at=timezone.now() - timedelta(days=6))
         client.force_login(admin_user)
 
         page = client.get("/admin/retention/")

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bundles.archive import BundleRefused
-from bundles.imports import import_bundle
+from bundles.imports import ImportConflict, import_bundle
 
 
 class Command(BaseCommand):
@@ -14,6 +14,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="the bundle zip")
+        parser.add_argument(
+            "--as-new-trace",
+            action="store_true",
+            help="import under a new random trace id (printed), even if the bundle's trace id is stored",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
@@ -21,10 +26,14 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {path}")
         with path.open("rb") as upload:
             try:
-                result = import_bundle(upload, path.stat().st_size)
+                result = import_bundle(upload, path.stat().st_size, as_new_trace=options["as_new_trace"])
             except BundleRefused as exc:
                 raise CommandError(str(exc)) from exc
+            except ImportConflict as exc:
+                raise CommandError("\n  ".join([f"{exc} (--as-new-trace)", *exc.differences])) from exc
         state = "imported" if result.created else "already stored, nothing changed"
+        if result.trace_id != result.original_trace_id:
+            state += f" under a new trace id (the bundle's is {result.original_trace_id})"
         self.stdout.write(
             f"Trace {result.trace_id}: {state} ({result.span_count} spans, {result.payload_count} payloads, "
             f"redaction {result.redaction})"

@@ -390,6 +390,24 @@ export interface components {
             models: string[];
             tools: string[];
         };
+        ImportConflict: {
+            detail: string;
+            trace_id: string;
+            /** @description Spans added, removed or changed, and the summary fields that differ. */
+            differences: string[];
+        };
+        ImportRequest: {
+            /**
+             * Format: uri
+             * @description The bundle zip, as exported by TraceFoundry.
+             */
+            bundle: string;
+            /**
+             * @description Import under a new random trace id (returned as trace_id), even if the bundle's id is stored.
+             * @default false
+             */
+            as_new_trace: boolean;
+        };
         ImportResult: {
             trace_id: string;
             span_count: number;
@@ -398,6 +416,8 @@ export interface components {
             created: boolean;
             redaction: components["schemas"]["RedactionEnum"];
             payloads_included: boolean;
+            /** @description The bundle's trace id (differs with as_new_trace). */
+            original_trace_id: string;
         };
         Me: {
             username: string;
@@ -797,7 +817,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["BundleUpload"];
+                "multipart/form-data": components["schemas"]["ImportRequest"];
             };
         };
         responses: {
@@ -815,6 +835,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportConflict"];
                 };
             };
         };

@@ -57,6 +57,8 @@ class Recording:
 
     scenario: str
     seed: str
+    # The scenario run_agent was asked for: `mix` draws `scenario` from the seed, so a replay must ask for `mix`.
+    run_scenario: str = ""
     agent: str = AGENT_NAME
     format: str = RECORDING_FORMAT
     trace_id: str = ""
@@ -87,6 +89,7 @@ class Recording:
             "format": self.format,
             "agent": self.agent,
             "scenario": self.scenario,
+            "run_scenario": self.run_scenario or self.scenario,
             "seed": self.seed,
             "tool_calls": self.tool_calls,
         }
@@ -130,9 +133,11 @@ def run_agent(
     if scenario not in ALL_SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(ALL_SCENARIOS)}")
     rng = random.Random(f"tracefoundry-demo:{seed}")  # noqa: S311  # simulation, not security
+    run_scenario = scenario
     if scenario == "mix":
         scenario = rng.choices(SCENARIOS, weights=(50, 15, 15, 10, 10))[0]
     run = _Run(scenario, str(seed), rng, tools or LiveTools(), start_ns or time.time_ns() - 120 * 10**9)
+    run.recording.run_scenario = run_scenario
     with seeded_ids(f"{scenario}:{seed}"):
         return run.execute()
 

@@ -2,12 +2,14 @@
 
 `LiveTools` computes every output from the arguments alone (hashes, no randomness, no network), so the
 same call always answers the same. `RecordedTools` answers from a recording made by an earlier run (the
-n-th call gets the n-th recorded output), which is how dry replay re-runs the agent without its tools.
+n-th call gets the n-th recorded output, when it asks for the same tool with the same arguments; otherwise
+the replay diverged), which is how dry replay re-runs the agent without its tools.
 Latency and failures are not the tools' business: the agent simulates them from its seed.
 """
 
 import ast
 import hashlib
+import json
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,6 +77,14 @@ class RecordedTools:
         if recorded["tool"] != name:
             raise ReplayDivergence(
                 f"tool call #{index + 1}: the recording has {recorded['tool']}, the run asked {name}"
+            )
+        # An output recorded for other arguments answers another question (an order's row where a customer's is
+        # expected): handing it over would break the run instead of reporting where it went another way.
+        asked = json.loads(json.dumps(arguments, sort_keys=True, default=str))
+        if "arguments" in recorded and recorded["arguments"] != asked:
+            raise ReplayDivergence(
+                f"tool call #{index + 1} ({name}): the run asked with arguments {json.dumps(asked, sort_keys=True)}, "
+                f"the recording has {json.dumps(recorded['arguments'], sort_keys=True, default=str)}"
             )
         if recorded.get("error"):
             raise ToolError(recorded["error"])
