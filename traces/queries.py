@@ -238,7 +238,9 @@ def trace_detail(trace_id: str) -> TraceDetail:
     counts, errors = trace.service_span_counts, trace.service_error_counts
     if trace.span_count and not counts:
         grouped = list(
-            spans.values_list("service").annotate(Count("id"), Count("id", filter=Q(status_code=StatusCode.ERROR)))
+            spans.values_list("service").annotate(
+                span_count=Count("id"), error_count=Count("id", filter=Q(status_code=StatusCode.ERROR))
+            )
         )
         counts = {service: count for service, count, _ in grouped}
         errors = {service: failed for service, _, failed in grouped}

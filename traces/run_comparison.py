@@ -8,6 +8,7 @@ payloads up to `MAX_DIFFED_BYTES` each, in one query for the refs and one for th
 from dataclasses import dataclass, field
 
 from payloads.queries import payload_texts, refs_for_spans
+from payloads.refs import parse_ref
 from traces.compare import Comparison, Step, compare, is_step
 from traces.models import Span, StatusCode, Trace
 from traces.payload_diff import PayloadDiff, diff_payloads
@@ -111,7 +112,8 @@ def _payload_diffs(
         if row.kind == "matched" and row.a is not None and row.b is not None
     ][:MAX_DIFFED_STEPS]
     refs = refs_for_spans([pk for _, pk_a, pk_b in pairs for pk in (pk_a, pk_b)])
-    by_role = {pk: {ref["role"]: ref["sha256"] for ref in span_refs} for pk, span_refs in refs.items()}
+    # The API's refs name content by its public (encrypted) ref; diffs read blobs by their sha256.
+    by_role = {pk: {ref["role"]: parse_ref(ref["ref"]) for ref in span_refs} for pk, span_refs in refs.items()}
     wanted = {sha for _, pk_a, pk_b in pairs for pk in (pk_a, pk_b) for sha in by_role.get(pk, {}).values()}
     texts = payload_texts(wanted, MAX_DIFFED_BYTES)
     diffs: dict[int, list[PayloadDiff]] = {}

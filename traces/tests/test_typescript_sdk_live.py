@@ -23,6 +23,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from payloads import refs as payload_refs
 from payloads.contracts import RedactionMode
 from payloads.models import SpanPayloadRef
 from payloads.policy import load_policy
@@ -126,7 +127,9 @@ def test_typescript_agent_trace_crosses_into_python_and_is_stored(
     )
 
     refs = SpanPayloadRef.objects.filter(span__trace_id=result["inprocess_trace_id"]).select_related("blob")
-    assert sorted(f"sha256:{ref.blob.sha256}" for ref in refs) == sorted(result["inprocess_refs"])
+    assert sorted(ref.blob.sha256 for ref in refs) == sorted(
+        payload_refs.parse_ref(ref) for ref in result["inprocess_refs"]
+    )
     assert {ref.role for ref in refs} == {"input", "output"}
 
 
