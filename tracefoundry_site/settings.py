@@ -195,6 +195,15 @@ WEB_HEADER_TIMEOUT_SECONDS = env.float("WEB_HEADER_TIMEOUT_SECONDS", default=10)
 WEB_BODY_TIMEOUT_SECONDS = env.float("WEB_BODY_TIMEOUT_SECONDS", default=60)
 WEB_WORKER_MAX_RSS_MIB = env.int("WEB_WORKER_MAX_RSS_MIB", default=512)
 
+# Attributes naming the conversation a trace belongs to (span attributes first, then resource attributes), first
+# found wins; the explorer's sessions page groups traces by it.
+SESSION_ID_ATTRIBUTES = env.list(
+    "SESSION_ID_ATTRIBUTES", default=["session.id", "gen_ai.conversation.id", "langfuse.session.id"]
+)
+# The trace list counts matching traces exactly up to this many, then answers "more than" it (a count over
+# millions of rows costs more than the page itself).
+TRACE_COUNT_LIMIT = env.int("TRACE_COUNT_LIMIT", default=10_000)
+
 MODEL_PRICES_FILE = Path(env.str("MODEL_PRICES_FILE", default=str(BASE_DIR / "deploy" / "model-prices.yaml")))
 
 # The explorer's static export (`make frontend` builds it), served at `/` by tracefoundry_site/explorer.py.

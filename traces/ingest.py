@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
@@ -31,6 +32,7 @@ _SEARCH_TEXT_CHARS = 32_000
 _UNSEARCHED_PREFIX = refs.KEY_PREFIX
 _TOKEN_CATEGORIES = (SpanCategory.LLM, SpanCategory.EMBEDDING)
 _MAX_REJECTION_REASONS = 5
+_SESSION_ID_CHARS = 255
 
 
 def ingest_request(
@@ -110,7 +112,7 @@ def write_spans(spans: list[SpanRow], trace_ids: list[str], source: str, payload
 
 def _write_spans_locked(spans: list[SpanRow], trace_ids: list[str], source: str, payloads: PayloadBatch) -> None:
     with transaction.atomic():
-        search_texts = _lock_traces(trace_ids, source)
+        search_texts, session_ids = _lock_traces(trace_ids, source)
         rows_by_trace = _stored_summary_rows(trace_ids)
         stored = {(trace_id, row[1]) for trace_id, rows in rows_by_trace.items() for row in rows}
         new_spans = [span for span in spans if (span["trace_id"], span["span_id"]) not in stored]
@@ -122,7 +124,11 @@ def _write_spans_locked(spans: list[SpanRow], trace_ids: list[str], source: str,
             rows_by_trace[span["trace_id"]].append(tuple(span[column] for column in _SUMMARY_COLUMNS))
         new_words = _search_words_of_batch(new_spans)
         _write_summaries(
-            rows_by_trace, {t: _merge_words(search_texts.get(t, ""), new_words.get(t, set())) for t in trace_ids}
+            rows_by_trace,
+            {
+                "search_text": {t: _merge_words(search_texts.get(t, ""), new_words.get(t, set())) for t in trace_ids},
+                "session_id": _session_ids_of_batch(new_spans, session_ids),
+            },
         )
 
 
@@ -138,8 +144,8 @@ def span_pks(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     }
 
 
-def _lock_traces(trace_ids: list[str], source: str) -> dict[str, str]:
-    """Create the missing trace rows and lock all of them; their search texts.
+def _lock_traces(trace_ids: list[str], source: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Create the missing trace rows and lock all of them; their search texts and session ids.
 
     Every writer of a trace's spans locks its row first, in trace-id order: once locked, what is read after is
     all that is stored, and nobody else adds spans to these traces until we commit. A row that retention deleted
@@ -150,9 +156,9 @@ def _lock_traces(trace_ids: list[str], source: str) -> dict[str, str]:
             [Trace(trace_id=trace_id, source=source) for trace_id in trace_ids], ignore_conflicts=True
         )
         locked = Trace.objects.select_for_update().filter(trace_id__in=trace_ids).order_by("trace_id")
-        search_texts = dict(locked.values_list("trace_id", "search_text"))
-        if len(search_texts) == len(trace_ids):
-            return search_texts
+        rows = list(locked.values_list("trace_id", "search_text", "session_id"))
+        if len(rows) == len(trace_ids):
+            return {row[0]: row[1] for row in rows}, {row[0]: row[2] for row in rows}
 
 
 _SUMMARY_COLUMNS = (
@@ -179,7 +185,7 @@ _SUMMARY_COLUMNS = (
 
 def recompute_summaries(trace_ids: Iterable[str]) -> None:
     """Rebuild the summary of each trace from all its stored spans (callers hold the trace rows' locks)."""
-    _write_summaries(_stored_summary_rows(trace_ids), search_texts=None)
+    _write_summaries(_stored_summary_rows(trace_ids), from_attributes={})
 
 
 def _stored_summary_rows(trace_ids: Iterable[str]) -> dict[str, list[tuple]]:
@@ -189,15 +195,17 @@ def _stored_summary_rows(trace_ids: Iterable[str]) -> dict[str, list[tuple]]:
     return rows_by_trace
 
 
-def _write_summaries(rows_by_trace: dict[str, list[tuple]], search_texts: dict[str, str] | None) -> None:
+def _write_summaries(rows_by_trace: dict[str, list[tuple]], from_attributes: dict[str, dict[str, str]]) -> None:
+    """Update the summary columns, and the columns of `from_attributes` (column → value by trace id): those come
+    from attributes, which a recompute from the summary columns does not read."""
     summaries = [_summary(trace_id, rows) for trace_id, rows in rows_by_trace.items() if rows]
-    fields = [*_SUMMARY_FIELDS, "updated_at", *(["search_text"] if search_texts is not None else [])]
+    fields = [*_SUMMARY_FIELDS, "updated_at", *from_attributes]
     now = _db_value("updated_at", timezone.now())
     rows = []
     for summary in summaries:
         summary["updated_at"] = now
-        if search_texts is not None:
-            summary["search_text"] = search_texts.get(summary["trace_id"], "")
+        for column, values in from_attributes.items():
+            summary[column] = values.get(summary["trace_id"], "")
         for name in _PREPARED_FIELDS:
             summary[name] = _db_value(name, summary[name])
         rows.append([*(summary[name] for name in fields), summary["trace_id"]])
@@ -304,10 +312,29 @@ def _search_words_of_batch(spans: list[SpanRow]) -> dict[str, set[str]]:
         bucket.update(
             w for w in (span[k] for k in ("trace_id", "name", "model", "tool_name", "service", "status_message")) if w
         )
-        for key, value in span["attributes"].items():
-            if value and isinstance(value, str) and not key.startswith(_UNSEARCHED_PREFIX):
-                bucket.add(value[:_SEARCH_VALUE_CHARS].replace("\n", " "))
+        _add_attribute_words(bucket, span["attributes"])
+        for event in span["events"]:
+            # Payload content was moved out of events before this point; only their refs remain (skipped).
+            _add_attribute_words(bucket, event.get("attributes") or {})
     return words
+
+
+def _add_attribute_words(bucket: set[str], attributes: dict[str, Any]) -> None:
+    for key, value in attributes.items():
+        if value and isinstance(value, str) and not key.startswith(_UNSEARCHED_PREFIX):
+            bucket.add(value[:_SEARCH_VALUE_CHARS].replace("\n", " "))
+
+
+def _session_ids_of_batch(spans: list[SpanRow], stored: dict[str, str]) -> dict[str, str]:
+    """Each trace's session id: the stored one, else the earliest new span's that names one."""
+    keys = settings.SESSION_ID_ATTRIBUTES
+    session_ids = dict(stored)
+    for span in sorted(spans, key=lambda s: (s["start_unix_nano"], s["span_id"])):
+        if not session_ids.get(span["trace_id"]):
+            session_ids[span["trace_id"]] = semconv.session_id_of(
+                span["attributes"], span["resource_attributes"], keys
+            )[:_SESSION_ID_CHARS]
+    return session_ids
 
 
 def _merge_words(existing: str, new_words: set[str]) -> str:

@@ -58,6 +58,8 @@ class Trace(models.Model):
     output_tokens = models.BigIntegerField(default=0)
     total_tokens = models.BigIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal(0))
+    # The conversation the trace is a turn of (`settings.SESSION_ID_ATTRIBUTES`), set by the first batch naming one.
+    session_id = models.CharField(max_length=255, blank=True, default="")
     models_used = models.JSONField(default=list)
     tools_used = models.JSONField(default=list)
     # Distinct words (trace id, span names, models, tools, attribute values) for the free-text filter, one a line.
@@ -76,6 +78,11 @@ class Trace(models.Model):
             models.Index(fields=["service", "start_unix_nano"], name="traces_service_idx"),
             models.Index(fields=["environment", "start_unix_nano"], name="traces_environment_idx"),
             models.Index(fields=["status", "start_unix_nano"], name="traces_status_idx"),
+            models.Index(
+                fields=["session_id", "start_unix_nano"],
+                name="traces_session_turns_idx",
+                condition=~models.Q(session_id=""),
+            ),
         ]
         constraints = [
             # Length and a character class rather than one anchored regex: Postgres checks it several times faster.

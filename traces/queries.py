@@ -25,6 +25,9 @@ SORTS: dict[str, tuple[str, bool]] = {
     "slowest": ("duration_ns", True),
     "most_expensive": ("cost_usd", True),
     "most_tokens": ("total_tokens", True),
+    "fastest": ("duration_ns", False),
+    "cheapest": ("cost_usd", False),
+    "fewest_tokens": ("total_tokens", False),
 }
 
 SPAN_LIST_COLUMNS = (
@@ -106,12 +109,26 @@ class TraceFilters:
     min_cost: Decimal | None = None
     max_cost: Decimal | None = None
     q: str = ""
+    has_errors: bool | None = None
+    has_retries: bool | None = None
+    has_timeouts: bool | None = None
+    min_retries: int | None = None
+    session_id: str = ""
+
+
+@dataclass(frozen=True)
+class TraceCount:
+    """How many traces match: `count` exactly, or at least `count` when `exact` is false (counting was capped)."""
+
+    count: int
+    exact: bool
 
 
 @dataclass(frozen=True)
 class TracePage:
     items: list[Trace]
     next_cursor: str | None
+    total: TraceCount | None = None
 
 
 @dataclass
@@ -135,11 +152,15 @@ class AmbiguousSpanId(Exception):
         self.trace_ids = trace_ids
 
 
-def list_traces(filters: TraceFilters, sort: str, limit: int, cursor: str | None) -> TracePage:
+def list_traces(
+    filters: TraceFilters, sort: str, limit: int, cursor: str | None, count_limit: int | None = None
+) -> TracePage:
+    """A page of matching traces; with `count_limit`, also how many match (counted up to that many)."""
     column, descending = SORTS[sort]
-    traces = _filtered(Trace.objects.all(), filters)
+    traces = filtered_traces(filters)
+    total = count_traces(traces, count_limit) if count_limit is not None else None
     if cursor:
-        value, last_id = _decode_cursor(cursor, column)
+        value, last_id = decode_cursor(cursor, column)
         after = Q(**{f"{column}__lt" if descending else f"{column}__gt": value}) | Q(
             **{column: value, "trace_id__lt" if descending else "trace_id__gt": last_id}
         )
@@ -147,12 +168,19 @@ def list_traces(filters: TraceFilters, sort: str, limit: int, cursor: str | None
     order = [f"-{column}", "-trace_id"] if descending else [column, "trace_id"]
     rows = list(traces.order_by(*order).defer("search_text")[: limit + 1])
     next_cursor = (
-        _encode_cursor(getattr(rows[limit - 1], column), rows[limit - 1].trace_id) if len(rows) > limit else None
+        encode_cursor(getattr(rows[limit - 1], column), rows[limit - 1].trace_id) if len(rows) > limit else None
     )
-    return TracePage(items=rows[:limit], next_cursor=next_cursor)
+    return TracePage(items=rows[:limit], next_cursor=next_cursor, total=total)
 
 
-def _filtered(traces: QuerySet[Trace], f: TraceFilters) -> QuerySet[Trace]:
+def count_traces(traces: QuerySet[Trace], limit: int) -> TraceCount:
+    """Count up to `limit` + 1 rows in the database (a subquery with LIMIT), so the cost is bounded."""
+    counted = traces.order_by().values("trace_id")[: limit + 1].count()
+    return TraceCount(count=min(counted, limit), exact=counted <= limit)
+
+
+def filtered_traces(f: TraceFilters) -> QuerySet[Trace]:
+    """The traces matching the list's filters (the trace list, sessions and metrics share them)."""
     conditions = Q()
     if f.start:
         conditions &= Q(start_unix_nano__gte=unix_nano_from_datetime(f.start))
@@ -178,20 +206,31 @@ def _filtered(traces: QuerySet[Trace], f: TraceFilters) -> QuerySet[Trace]:
         conditions &= Q(cost_usd__lte=f.max_cost)
     if f.q:
         conditions &= Q(search_text__icontains=f.q)
-    traces = traces.filter(conditions)
+    for flag, column in (
+        (f.has_errors, "error_count"),
+        (f.has_retries, "retry_count"),
+        (f.has_timeouts, "timeout_count"),
+    ):
+        if flag is not None:
+            conditions &= Q(**{f"{column}__gt": 0}) if flag else Q(**{column: 0})
+    if f.min_retries is not None:
+        conditions &= Q(retry_count__gte=f.min_retries)
+    if f.session_id:
+        conditions &= Q(session_id=f.session_id)
+    traces = Trace.objects.filter(conditions)
     if f.model:
-        traces = traces.filter(Exists(Span.objects.filter(trace_id=OuterRef("pk"), model=f.model)))
+        traces = traces.filter(Exists(Span.objects.filter(trace_id=OuterRef("pk"), model__icontains=f.model)))
     if f.tool:
         traces = traces.filter(Exists(Span.objects.filter(trace_id=OuterRef("pk"), tool_name__icontains=f.tool)))
     return traces
 
 
-def _encode_cursor(value: Any, trace_id: str) -> str:
+def encode_cursor(value: Any, trace_id: str) -> str:
     raw = json.dumps([str(value), trace_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, column: str) -> tuple[Any, str]:
+def decode_cursor(cursor: str, column: str) -> tuple[Any, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, trace_id = json.loads(raw)

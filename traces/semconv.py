@@ -219,3 +219,13 @@ def _decimal(value: Any) -> Decimal | None:
     except InvalidOperation:
         return None
     return number if number.is_finite() and number >= 0 else None
+
+
+def session_id_of(attributes: Attributes, resource_attributes: Attributes, keys: list[str]) -> str:
+    """The conversation id a span names under the first of `keys` present (span attributes, then resource)."""
+    for source in (attributes, resource_attributes):
+        for key in keys:
+            value = source.get(key)
+            if value is not None and value != "" and not isinstance(value, dict | list | bool):
+                return str(value)
+    return ""
