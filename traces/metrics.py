@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -193,6 +194,8 @@ def _span_table(spans: QuerySet[Any], name: str) -> list[dict[str, Any]]:
         .order_by("-call_count", "group")[:TABLE_ROWS]
     )
     counted = list(counts)
+    if not counted:
+        return []
     percentiles = grouped_percentiles(spans.filter(group__in=[row["group"] for row in counted]), ("group",))
     return [
         {
@@ -218,7 +221,10 @@ def grouped_percentiles(rows: QuerySet[Any], keys: tuple[str, ...]) -> dict[tupl
 
 
 def _ranked_percentiles(rows: QuerySet[Any], keys: tuple[str, ...]) -> dict[tuple, tuple[float, ...]]:
-    inner, params = rows.values(*keys, "metric_value").query.sql_with_params()
+    try:
+        inner, params = rows.values(*keys, "metric_value").query.sql_with_params()
+    except EmptyResultSet:  # a filter that matches nothing by construction (such as `IN ()`)
+        return {}
     key_list = ", ".join(f'"{key}"' for key in keys)  # our own aliases, never input
     near = " OR ".join(
         f"rank_below IN (CAST({fraction!r} * (n - 1) AS INTEGER), CAST({fraction!r} * (n - 1) AS INTEGER) + 1)"

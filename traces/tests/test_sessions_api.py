@@ -136,7 +136,8 @@ class TestSessionList:
         assert sorted(seen) == [f"s{i:02d}" for i in range(13)]
 
     @pytest.mark.parametrize(
-        ("params", "parameter"), [({"sort": "slowest"}, "sort"), ({"min_turns": "0"}, "min_turns"), ({"cursor": "x"}, "cursor")]
+        ("params", "parameter"),
+        [({"sort": "slowest"}, "sort"), ({"min_turns": "0"}, "min_turns"), ({"cursor": "x"}, "cursor")],
     )
     def test_bad_parameters(self, api: Client, params: dict, parameter: str) -> None:
         response = api.get("/api/sessions", params)
