@@ -6,9 +6,8 @@ from django import forms
 from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm
 from django.contrib.auth.models import Group, User
 
-from accounts.roles import Role
-
 from accounts.login_throttle import authenticate_throttled
+from accounts.roles import Role
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):

@@ -1,7 +1,7 @@
 """Only admins reach /admin/; ingest keys are shown once and revocable there; traces, spans read-only."""
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 
 from accounts.ingest_keys import authenticate_ingest_key

@@ -58,7 +58,10 @@ def test_demo_load_stores_every_scenario_once_and_no_planted_secret(live_server,
     assert f"Explorer: {live_server.url}/?service={SERVICE_NAME}" in output
     assert "0 refused or lost" in output
     assert "[" + "#" * 30 + "] 50/50 traces" in capsys.readouterr().err
-    assert not IngestKey.objects.active().filter(name__startswith="demo-load").exists()
+    assert not IngestKey.objects.filter(name__startswith="demo-load").exists()  # deleted, not only revoked
+    named = SpanPayloadRef.objects.filter(span__trace__service=SERVICE_NAME).values("blob_id").distinct().count()
+    assert f"  payloads: {named} of {named} named by the spans stored, 0 missing" in output
+    assert "dropped" not in output
 
     traces = Trace.objects.filter(service=SERVICE_NAME, environment="demo")
     assert traces.count() == 50
