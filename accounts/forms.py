@@ -32,5 +32,5 @@ class UserWithRoleCreationForm(AdminUserCreationForm):
     role = forms.ChoiceField(choices=Role.choices, widget=forms.RadioSelect, help_text="Exactly one role.")
 
     def _save_m2m(self) -> None:
-        super()._save_m2m()
+        super()._save_m2m()  # type: ignore[misc]  # ModelForm's m2m hook, not in django-stubs
         self.instance.groups.set([Group.objects.get(name=self.cleaned_data["role"])])
