@@ -34,6 +34,7 @@ export function Dashboard() {
   const params = useMemo(() => new URLSearchParams(query), [query]);
   const state = useMemo(() => parseListState(params), [params]);
   const groupBy = (GROUPS.find((g) => g.value === params.get("group_by"))?.value ?? "") as MetricsGroup;
+  const bucketSeconds = /^\d+$/.test(params.get("bucket_seconds") ?? "") ? (params.get("bucket_seconds") ?? "") : "";
   const [metrics, setMetrics] = useState<Metrics | null>(null);
   const [error, setError] = useState<unknown>(null);
 
@@ -45,13 +46,14 @@ export function Dashboard() {
     api.delete("sort");
     api.delete("limit");
     if (groupBy) api.set("group_by", groupBy);
+    if (bucketSeconds) api.set("bucket_seconds", bucketSeconds);
     getJson<Metrics>(`/api/metrics?${api.toString()}`, controller.signal)
       .then(setMetrics)
       .catch((e: unknown) => {
         if (!controller.signal.aborted) setError(e);
       });
     return () => controller.abort();
-  }, [state, groupBy]);
+  }, [state, groupBy, bucketSeconds]);
 
   const setParam = (name: string, value: string) => {
     const next = new URLSearchParams(query);
