@@ -173,6 +173,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["accounts.permissions.CanViewTraces"],
+    # A trace's status appears in several components (trace summaries, session turns): one enum for all.
+    "ENUM_NAME_OVERRIDES": {"TraceSummaryStatusEnum": "traces.models.TraceStatus"},
 }
 
 # OTLP ingest limits: the body as received, and the body after decompression (a gzip or zstd bomb is cut off

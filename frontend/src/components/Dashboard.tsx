@@ -15,7 +15,7 @@ import { getJson } from "@/lib/api";
 import type { CallMetrics, Metrics, MetricsGroup, MetricsPoint } from "@/lib/api-types";
 import { apiQuery, listStateQuery, parseListState, RANGES } from "@/lib/filters";
 import { formatCost, formatDuration, formatInt } from "@/lib/format";
-import { bucketListUrl, type ChartRow, NO_GROUP, pivot, topGroups } from "@/lib/metrics-chart";
+import { bucketListUrl, bucketWidthLabel, type ChartRow, NO_GROUP, pivot, topGroups } from "@/lib/metrics-chart";
 
 import { ErrorState, Loading } from "./common";
 
@@ -134,8 +134,8 @@ function Charts({ metrics, onBar }: { metrics: Metrics; onBar: BarClick }) {
   const groups = topGroups(metrics);
   const bySpan = metrics.group_by === "model" || metrics.group_by === "tool";
   const countOf = (p: MetricsPoint) => (bySpan ? p.span_count : p.trace_count);
-  const counted = bySpan ? `${metrics.group_by} calls` : "traces";
-  const width = formatDuration(metrics.bucket_seconds * 1000);
+  const counted = bySpan ? `${metrics.group_by === "model" ? "Model" : "Tool"} calls` : "Traces";
+  const width = bucketWidthLabel(metrics.bucket_seconds);
   return (
     <div className="charts">
       <StackedBars title={`${counted} per ${width}`} testId="chart-count" rows={pivot(metrics, groups, countOf)} groups={groups} onBar={onBar} />

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import type { Metrics, MetricsPoint } from "./api-types";
 import { parseListState } from "./filters";
-import { bucketListUrl, pivot, topGroups } from "./metrics-chart";
+import { bucketListUrl, bucketWidthLabel, pivot, topGroups } from "./metrics-chart";
 
 function point(bucket_start: string, group: string, trace_count: number, p95_ms: number | null = null): MetricsPoint {
   return {
@@ -53,5 +53,11 @@ describe("metrics charts", () => {
     expect(params.get("range")).toBeNull();
     expect(params.get("start")).toBe("2026-01-01T10:00:00.000Z");
     expect(params.get("end")).toBe("2026-01-01T10:00:59.999Z");
+  });
+});
+
+describe("bucketWidthLabel", () => {
+  it("names the width", () => {
+    expect([60, 300, 3600, 10_800, 86_400, 604_800, 45].map(bucketWidthLabel)).toEqual(["minute", "5 min", "hour", "3 h", "day", "week", "45 s"]);
   });
 });

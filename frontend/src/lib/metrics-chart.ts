@@ -68,3 +68,12 @@ export function bucketListUrl(
   if (groupBy && group !== NO_GROUP) filters[groupBy] = group;
   return `/?${listStateQuery({ filters, range: "", sort: state.sort })}`;
 }
+
+/** "minute", "5 min", "hour", "3 h", "day", "week": how wide a bucket is, for chart titles. */
+export function bucketWidthLabel(seconds: number): string {
+  if (seconds % 604_800 === 0) return seconds === 604_800 ? "week" : `${seconds / 604_800} weeks`;
+  if (seconds % 86_400 === 0) return seconds === 86_400 ? "day" : `${seconds / 86_400} days`;
+  if (seconds % 3600 === 0) return seconds === 3600 ? "hour" : `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return seconds === 60 ? "minute" : `${seconds / 60} min`;
+  return seconds === 1 ? "second" : `${seconds} s`;
+}
