@@ -47,6 +47,9 @@ MAX_BUCKETS = 500
 TABLE_ROWS = 50
 _SPAN_GROUP_COLUMNS = {"model": "model", "tool": "tool_name"}
 _NS = 1_000_000_000
+# Spans are counted by a column that is never null and is in the model and tool indexes, so Postgres answers the
+# per-model and per-tool figures from those indexes alone (COUNT of the primary key would read the table).
+_SPAN_ROW = "start_unix_nano"
 
 
 class TooManyBuckets(ValueError):
@@ -149,32 +152,28 @@ def _spans(filters: TraceFilters, column: str) -> QuerySet[Any]:
 
 def _series(rows: QuerySet[Any], by_span: bool) -> list[dict[str, Any]]:
     keys = ("bucket", "group")
+    aggregates: dict[str, Aggregate]
     if by_span:
-        counts = rows.values(*keys).annotate(
+        aggregates = dict(
             trace_count=Count("trace_id", distinct=True),
-            span_count=Count("pk"),
-            error_count=Count("pk", filter=Q(status_code=StatusCode.ERROR)),
-            total_tokens=Sum("total_tokens"),
-            cost_usd=Sum("cost_usd"),
+            span_count=Count(_SPAN_ROW),
+            error_count=Count(_SPAN_ROW, filter=Q(status_code=StatusCode.ERROR)),
         )
     else:
-        counts = rows.values(*keys).annotate(
+        aggregates = dict(
             trace_count=Count("pk"),
             span_count=Sum("span_count"),
             error_count=Count("pk", filter=Q(status=TraceStatus.ERROR)),
-            total_tokens=Sum("total_tokens"),
-            cost_usd=Sum("cost_usd"),
         )
-    percentiles = grouped_percentiles(rows, keys)
+    counts = rows.values(*keys).annotate(**aggregates, total_tokens=Sum("total_tokens"), cost_usd=Sum("cost_usd"))
     points = []
-    for row in counts.order_by(*keys):
+    for row in _with_percentiles(counts.order_by(*keys), rows, keys):
         measured = row["span_count"] if by_span else row["trace_count"]
         points.append(
             {
                 **row,
                 "error_rate": row["error_count"] / measured if measured else 0.0,
                 "cost_usd": _decimal(row["cost_usd"]),
-                **_percentile_fields(percentiles.get((row["bucket"], row["group"]))),
             }
         )
     return points
@@ -184,40 +183,44 @@ def _span_table(spans: QuerySet[Any], name: str) -> list[dict[str, Any]]:
     counts = (
         spans.values("group")
         .annotate(
-            call_count=Count("pk"),
-            error_count=Count("pk", filter=Q(status_code=StatusCode.ERROR)),
+            call_count=Count(_SPAN_ROW),
+            error_count=Count(_SPAN_ROW, filter=Q(status_code=StatusCode.ERROR)),
             retry_count=Sum("retry_count"),
-            timeout_count=Count("pk", filter=Q(is_timeout=True)),
+            timeout_count=Count(_SPAN_ROW, filter=Q(is_timeout=True)),
             total_tokens=Sum("total_tokens"),
             cost_usd=Sum("cost_usd"),
         )
         .order_by("-call_count", "group")[:TABLE_ROWS]
     )
-    counted = list(counts)
-    if not counted:
-        return []
-    percentiles = grouped_percentiles(spans.filter(group__in=[row["group"] for row in counted]), ("group",))
     return [
         {
-            name: row["group"],
-            **{k: v for k, v in row.items() if k != "group"},
+            name: row.pop("group"),
+            **row,
             "error_rate": row["error_count"] / row["call_count"] if row["call_count"] else 0.0,
             "cost_usd": _decimal(row["cost_usd"]),
-            **_percentile_fields(percentiles.get((row["group"],))),
         }
-        for row in counted
+        for row in _with_percentiles(counts, spans, ("group",))
     ]
 
 
-def grouped_percentiles(rows: QuerySet[Any], keys: tuple[str, ...]) -> dict[tuple, tuple[float, ...]]:
-    """p50, p95 and p99 of `metric_value` per group of `keys`, exact, in the values' unit."""
+def _with_percentiles(counts: QuerySet[Any], rows: QuerySet[Any], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The grouped `counts`, each with p50_ms, p95_ms and p99_ms of the `metric_value` of its `rows`.
+
+    Postgres computes them in the grouped query itself; SQLite in one more query (`_ranked_percentiles`).
+    """
     if connection.vendor == "postgresql":
-        aggregates = {f"p{i}": PercentileCont("metric_value", fraction) for i, fraction in enumerate(PERCENTILES)}
-        return {
-            tuple(row[k] for k in keys): tuple(row[f"p{i}"] for i in range(len(PERCENTILES)))
-            for row in rows.values(*keys).annotate(**aggregates)
-        }
-    return _ranked_percentiles(rows, keys)
+        fractions = {f"p{i}": PercentileCont("metric_value", fraction) for i, fraction in enumerate(PERCENTILES)}
+        return [
+            {**row, **_percentile_fields(tuple(row.pop(name) for name in fractions))}
+            for row in counts.annotate(**fractions)
+        ]
+    grouped = list(counts)
+    if not grouped:
+        return []
+    if keys == ("group",):  # a table limited to its first rows: rank only theirs
+        rows = rows.filter(group__in={row["group"] for row in grouped})
+    percentiles = _ranked_percentiles(rows, keys)
+    return [{**row, **_percentile_fields(percentiles.get(tuple(row[k] for k in keys)))} for row in grouped]
 
 
 def _ranked_percentiles(rows: QuerySet[Any], keys: tuple[str, ...]) -> dict[tuple, tuple[float, ...]]:
