@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import ConsoleMessage, Page, expect
 
+from testing.factories import NOW_NS, SpanSpec, export_request, new_span_id, new_trace_id
 from tracefoundry_site.tests.explorer_seed import (
     CONVERSATION,
     CONVERSATION_QUESTIONS,
@@ -21,7 +22,6 @@ from tracefoundry_site.tests.explorer_seed import (
 )
 from tracefoundry_site.tests.test_explorer_e2e import browser, log_in, page, seeded, shot  # noqa: F401 (fixtures)
 from traces.ingest import ingest_request
-from traces.tests.factories import NOW_NS, SpanSpec, export_request, new_span_id, new_trace_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -133,7 +133,7 @@ def test_dashboard_and_list_lead_to_each_other(
     expect(page).to_have_url(re.compile(r"/\?service=chat-bot&environment=production&start=[^&]+&end=[^&]+$"))
     rows = page.get_by_test_id("trace-row")
     expect(rows).to_have_count(2)
-    assert sorted(row.get_attribute("data-trace-id") for row in rows.all()) == sorted(CONVERSATION_TURNS)
+    assert sorted(str(row.get_attribute("data-trace-id")) for row in rows.all()) == sorted(CONVERSATION_TURNS)
     expect(page.locator("input[name=service]")).to_have_value("chat-bot")
     expect(page.locator("input[name=environment]")).to_have_value("production")
     shot(page, "24-list-from-dashboard-bar")

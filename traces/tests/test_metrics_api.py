@@ -5,8 +5,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from testing.factories import NOW_NS, SpanSpec, export_request, new_span_id, new_trace_id
 from traces.ingest import ingest_request
-from traces.tests.factories import NOW_NS, SpanSpec, export_request, new_span_id, new_trace_id
 from traces.timefmt import iso_from_unix_nano
 
 MINUTE = 60_000_000_000

@@ -5,9 +5,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from testing.factories import NOW_NS, SpanSpec, agent_trace, export_request, new_span_id, new_trace_id
 from traces.ingest import ingest_request
 from traces.models import Trace
-from traces.tests.factories import NOW_NS, SpanSpec, agent_trace, export_request, new_span_id, new_trace_id
 
 SECOND = 1_000_000_000
 

@@ -3,9 +3,9 @@
 import pytest
 from django.test import Client, override_settings
 
+from testing.factories import NOW_NS, SpanSpec, agent_trace, export_request, new_span_id, new_trace_id
 from traces.ingest import ingest_request
 from traces.models import Trace
-from traces.tests.factories import NOW_NS, SpanSpec, agent_trace, export_request, new_span_id, new_trace_id
 
 
 def trace(name: str, offset: int = 0, retries: int = 0, **options) -> str:

@@ -12,7 +12,7 @@ import { useEffect, useMemo, useState } from "react";
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 
 import { getJson } from "@/lib/api";
-import type { CallMetrics, Metrics, MetricsGroup, MetricsPoint } from "@/lib/api-types";
+import type { Metrics, MetricsGroup, MetricsPoint, ToolMetrics } from "@/lib/api-types";
 import { apiQuery, listStateQuery, parseListState, RANGES } from "@/lib/filters";
 import { formatCost, formatDuration, formatInt } from "@/lib/format";
 import { bucketListUrl, bucketWidthLabel, type ChartRow, NO_GROUP, pivot, topGroups } from "@/lib/metrics-chart";
@@ -105,7 +105,7 @@ export function Dashboard() {
             No traces match these filters. <Link href="/dashboard/">Clear all filters</Link>
           </div>
         ) : (
-          <Charts metrics={metrics} onBar={(row, group, extra) => router.push(bucketListUrl(state, String(row.bucket), metrics.bucket_seconds, metrics.group_by, group, extra))} />
+          <Charts metrics={metrics} onBar={(row, group, extra) => router.push(bucketListUrl(state, String(row.bucket), metrics.bucket_seconds, metrics.group_by as MetricsGroup, group, extra))} />
         )
       ) : null}
       {metrics && metrics.buckets.length > 0 ? (
@@ -226,6 +226,9 @@ function LatencyChart({ metrics, groups }: { metrics: Metrics; groups: string[] 
   );
 }
 
+/** A row of the tools or models table, named by its tool or model. */
+type CallRow = Omit<ToolMetrics, "tool"> & { name: string };
+
 function CallTable({
   title,
   rows,
@@ -233,7 +236,7 @@ function CallTable({
   listQuery,
 }: {
   title: string;
-  rows: (CallMetrics & { name: string })[];
+  rows: CallRow[];
   filter: "tool" | "model";
   listQuery: string;
 }) {

@@ -7,7 +7,7 @@ import { useRouter, useSearchParams } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";
 
 import { getJson } from "@/lib/api";
-import type { Page, SessionSummary } from "@/lib/api-types";
+import type { SessionPage, SessionSummary } from "@/lib/api-types";
 import { RANGES } from "@/lib/filters";
 import { formatCost, formatDuration, formatInt, plural } from "@/lib/format";
 import {
@@ -40,7 +40,7 @@ export function SessionList() {
     const controller = new AbortController();
     setLoading(true);
     setError(null);
-    getJson<Page<SessionSummary>>(`/api/sessions?${sessionApiQuery(state, Date.now())}`, controller.signal)
+    getJson<SessionPage>(`/api/sessions?${sessionApiQuery(state, Date.now())}`, controller.signal)
       .then((page) => {
         setItems(page.items);
         setCursor(page.next_cursor);
@@ -58,7 +58,7 @@ export function SessionList() {
   const loadMore = async () => {
     setLoadingMore(true);
     try {
-      const page = await getJson<Page<SessionSummary>>(`/api/sessions?${sessionApiQuery(state, Date.now(), cursor)}`);
+      const page = await getJson<SessionPage>(`/api/sessions?${sessionApiQuery(state, Date.now(), cursor)}`);
       setItems((previous) => [...previous, ...page.items]);
       setCursor(page.next_cursor);
     } catch (e) {

@@ -68,6 +68,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/payloads": {
         parameters: {
             query?: never;
@@ -93,6 +109,38 @@ export interface paths {
             cookie?: never;
         };
         get: operations["payloads_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["sessions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["sessions_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -181,22 +229,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/traces/{trace_id}/search": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["traces_search_retrieve"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/traces/{trace_id}/spans": {
         parameters: {
             query?: never;
@@ -205,22 +237,6 @@ export interface paths {
             cookie?: never;
         };
         get: operations["traces_spans_retrieve"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/traces/compare": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["traces_compare"];
         put?: never;
         post?: never;
         delete?: never;
@@ -251,125 +267,6 @@ export interface components {
          * @enum {string}
          */
         CategoryEnum: "agent" | "llm" | "tool" | "retriever" | "embedding" | "chain" | "other";
-        Compare: {
-            a: components["schemas"]["TraceSummary"];
-            b: components["schemas"]["TraceSummary"];
-            divergence: components["schemas"]["Divergence"] | null;
-            summary: components["schemas"]["CompareSummary"];
-            rows: components["schemas"]["CompareRow"][];
-            payload_diffs_included: boolean;
-            /** @description A run had more steps than were compared */
-            truncated: boolean;
-        };
-        CompareRow: {
-            kind: components["schemas"]["CompareRowKindEnum"];
-            a: components["schemas"]["CompareStep"] | null;
-            b: components["schemas"]["CompareStep"] | null;
-            delta: components["schemas"]["StepDelta"] | null;
-            /** @description Only for roles that may read payloads */
-            payload_diffs?: components["schemas"]["PayloadDiff"][];
-        };
-        /**
-         * @description * `matched` - matched
-         *     * `only_a` - only_a
-         *     * `only_b` - only_b
-         * @enum {string}
-         */
-        CompareRowKindEnum: "matched" | "only_a" | "only_b";
-        CompareStep: {
-            span_id: string;
-            category: string;
-            /** @description The tool name, else the model */
-            target: string;
-            name: string;
-            /**
-             * Format: double
-             * @description From its own trace's start
-             */
-            offset_ms: number;
-            /** Format: double */
-            duration_ms: number;
-            input_tokens: number;
-            output_tokens: number;
-            total_tokens: number;
-            /** Format: decimal */
-            cost_usd: string;
-            status_code: components["schemas"]["StatusCodeEnum"];
-            retry_count: number;
-            is_timeout: boolean;
-        };
-        CompareSummary: {
-            matched: number;
-            only_a: number;
-            only_b: number;
-            a: components["schemas"]["RunTotals"];
-            b: components["schemas"]["RunTotals"];
-            /** @description b minus a */
-            delta: components["schemas"]["RunTotals"];
-        };
-        Contributor: {
-            span_id: string;
-            name: string;
-            category: string;
-            /**
-             * Format: double
-             * @description The span's own time on the critical path
-             */
-            critical_ms: number;
-            /** Format: double */
-            self_time_ms: number;
-            /**
-             * Format: double
-             * @description critical_ms over the trace's duration, 0 to 1
-             */
-            share: number;
-        };
-        CriticalPath: {
-            /** @description Spans on the path, in path order */
-            span_ids: string[];
-            /** @description The path in time order (the first 2000) */
-            segments: components["schemas"]["CriticalSegment"][];
-            segments_truncated: boolean;
-            /** @description Every span's duration minus the time its children cover */
-            self_time_ms: {
-                [key: string]: number;
-            };
-            top_contributors: components["schemas"]["Contributor"][];
-            /** Format: double */
-            path_ms: number;
-            /** Format: double */
-            llm_ms: number;
-            /** Format: double */
-            tool_ms: number;
-            /**
-             * Format: double
-             * @description Agent, chain and other spans' own time on the path
-             */
-            own_ms: number;
-            /**
-             * Format: double
-             * @description Time on the path in no span
-             */
-            untracked_ms: number;
-            /**
-             * Format: double
-             * @description Failed attempts and backoff before the last retry, on the path
-             */
-            retry_ms: number;
-            /** Format: double */
-            backoff_ms: number;
-        };
-        CriticalSegment: {
-            span_id: string;
-            /** Format: double */
-            start_offset_ms: number;
-            /** Format: double */
-            end_offset_ms: number;
-        };
-        Divergence: {
-            row: number;
-            reason: components["schemas"]["ReasonEnum"];
-        };
         DryReplayRequest: {
             /**
              * Format: double
@@ -415,12 +312,34 @@ export interface components {
             dry_replay: boolean;
             admin_site: boolean;
         };
-        MessageDiff: {
-            index: number;
-            role_a: string | null;
-            role_b: string | null;
-            changed: boolean;
-            lines: string[];
+        Metrics: {
+            group_by: string;
+            bucket_seconds: number;
+            /** @description Start of every bucket in the range */
+            buckets: string[];
+            series: components["schemas"]["MetricsPoint"][];
+            tools: components["schemas"]["ToolMetrics"][];
+            models: components["schemas"]["ModelMetrics"][];
+        };
+        MetricsPoint: {
+            /** Format: double */
+            p50_ms: number | null;
+            /** Format: double */
+            p95_ms: number | null;
+            /** Format: double */
+            p99_ms: number | null;
+            bucket_start: string;
+            /** @description Service, model or tool; empty without group_by */
+            group: string;
+            trace_count: number;
+            span_count: number;
+            /** @description Errored traces, or errored spans when grouped by model/tool */
+            error_count: number;
+            /** Format: double */
+            error_rate: number;
+            total_tokens: number;
+            /** Format: decimal */
+            cost_usd: string;
         };
         ModelBreakdown: {
             model: string;
@@ -432,6 +351,24 @@ export interface components {
             /** Format: decimal */
             cost_usd: string;
         };
+        ModelMetrics: {
+            /** Format: double */
+            p50_ms: number | null;
+            /** Format: double */
+            p95_ms: number | null;
+            /** Format: double */
+            p99_ms: number | null;
+            call_count: number;
+            error_count: number;
+            /** Format: double */
+            error_rate: number;
+            retry_count: number;
+            timeout_count: number;
+            total_tokens: number;
+            /** Format: decimal */
+            cost_usd: string;
+            model: string;
+        };
         /** @enum {unknown} */
         NullEnum: null;
         PayloadContent: {
@@ -442,21 +379,6 @@ export interface components {
             redaction_mode: string;
             content: string;
         };
-        PayloadDiff: {
-            role: string;
-            kind: components["schemas"]["PayloadDiffKindEnum"];
-            changed: boolean;
-            messages: components["schemas"]["MessageDiff"][];
-            lines: string[];
-        };
-        /**
-         * @description * `messages` - messages
-         *     * `text` - text
-         *     * `identical` - identical
-         *     * `unavailable` - unavailable
-         * @enum {string}
-         */
-        PayloadDiffKindEnum: "messages" | "text" | "identical" | "unavailable";
         PayloadRef: {
             ref: string;
             role: string;
@@ -472,14 +394,6 @@ export interface components {
          * @enum {string}
          */
         PayloadRefStatusEnum: "stored" | "expired" | "missing";
-        /**
-         * @description * `only_in_a` - only_in_a
-         *     * `only_in_b` - only_in_b
-         *     * `replaced` - replaced
-         *     * `status_changed` - status_changed
-         * @enum {string}
-         */
-        ReasonEnum: "only_in_a" | "only_in_b" | "replaced" | "status_changed";
         /**
          * @description * `strict` - strict
          *     * `standard` - standard
@@ -509,33 +423,78 @@ export interface components {
          * @enum {string}
          */
         RoleEnum: "viewer" | "engineer" | "admin";
-        RunTotals: {
-            /**
-             * Format: double
-             * @description The trace's duration
-             */
+        ServiceBreakdown: {
+            service: string;
+            span_count: number;
+            error_count: number;
+        };
+        SessionDetail: {
+            session: components["schemas"]["SessionSummary"];
+            turns: components["schemas"]["SessionTurn"][];
+            /** @description True when the session has more than 1000 turns */
+            truncated: boolean;
+        };
+        SessionList: {
+            items: components["schemas"]["SessionSummary"][];
+            next_cursor: string | null;
+        };
+        SessionSummary: {
+            session_id: string;
+            turns: number;
+            start_time: string;
+            last_start_time: string;
+            end_time: string;
+            /** Format: double */
             duration_ms: number;
-            steps: number;
-            llm_calls: number;
-            tool_calls: number;
-            failed_steps: number;
-            retries: number;
-            timeouts: number;
+            span_count: number;
+            /** @description Errored spans over all turns */
+            error_count: number;
+            /** @description Turns (traces) with at least one error */
+            error_turns: number;
+            retry_count: number;
+            timeout_count: number;
             input_tokens: number;
             output_tokens: number;
             total_tokens: number;
             /** Format: decimal */
             cost_usd: string;
-            /**
-             * Format: double
-             * @description The steps' durations summed
-             */
-            step_ms: number;
         };
-        ServiceBreakdown: {
-            service: string;
+        SessionTurn: {
+            trace_id: string;
+            root_span_id?: string;
+            root_span_name?: string;
+            service?: string;
+            environment?: string;
+            status?: components["schemas"]["TraceSummaryStatusEnum"];
+            readonly start_time: string;
+            readonly end_time: string;
+            start_unix_nano: string;
+            end_unix_nano: string;
+            /** Format: double */
+            readonly duration_ms: number;
             span_count: number;
             error_count: number;
+            llm_call_count: number;
+            tool_call_count: number;
+            retry_count: number;
+            timeout_count: number;
+            orphan_count: number;
+            /** Format: int64 */
+            input_tokens?: number;
+            /** Format: int64 */
+            output_tokens?: number;
+            /** Format: int64 */
+            total_tokens?: number;
+            /** Format: decimal */
+            cost_usd: string;
+            models: string[];
+            tools: string[];
+            session_id?: string;
+            source?: components["schemas"]["SourceEnum"];
+            /** Format: date-time */
+            readonly ingested_at: string;
+            /** @description Payload refs of the turn's root span (its input and output); contents via /api/payloads/{ref} */
+            readonly root_payload_refs: components["schemas"]["PayloadRef"][];
         };
         /**
          * @description * `otlp` - Otlp
@@ -583,8 +542,6 @@ export interface components {
             retry_count: number;
             is_timeout?: boolean;
             event_count: number;
-            /** @description Retry, timeout and exception events, to draw on the bar */
-            marks: components["schemas"]["SpanMark"][];
             payload_refs: components["schemas"]["PayloadRef"][];
             attributes?: unknown;
             resource_attributes?: unknown;
@@ -641,34 +598,11 @@ export interface components {
             retry_count: number;
             is_timeout?: boolean;
             event_count: number;
-            /** @description Retry, timeout and exception events, to draw on the bar */
-            marks: components["schemas"]["SpanMark"][];
             payload_refs: components["schemas"]["PayloadRef"][];
         };
         SpanList: {
             items: components["schemas"]["SpanItem"][];
             next_cursor: string | null;
-        };
-        SpanMark: {
-            kind: components["schemas"]["SpanMarkKindEnum"];
-            /**
-             * Format: double
-             * @description From the span's start
-             */
-            offset_ms: number;
-            /** @description The retry or timeout reason, or the exception type */
-            reason: string;
-        };
-        /**
-         * @description * `retry` - retry
-         *     * `timeout` - timeout
-         *     * `exception` - exception
-         * @enum {string}
-         */
-        SpanMarkKindEnum: "retry" | "timeout" | "exception";
-        SpanSearch: {
-            /** @description Matching spans, in start order */
-            span_ids: string[];
         };
         /**
          * @description * `unset` - unset
@@ -677,18 +611,6 @@ export interface components {
          * @enum {string}
          */
         StatusCodeEnum: "unset" | "ok" | "error";
-        StepDelta: {
-            /** Format: double */
-            duration_ms: number;
-            input_tokens: number;
-            output_tokens: number;
-            total_tokens: number;
-            /** Format: decimal */
-            cost_usd: string;
-            retries: number;
-            timeouts: number;
-            status_changed: boolean;
-        };
         StoredPayload: {
             ref: string;
             sha256: string;
@@ -703,18 +625,41 @@ export interface components {
          * @enum {string}
          */
         SubjectEnum: "stored" | "bundle";
+        ToolMetrics: {
+            /** Format: double */
+            p50_ms: number | null;
+            /** Format: double */
+            p95_ms: number | null;
+            /** Format: double */
+            p99_ms: number | null;
+            call_count: number;
+            error_count: number;
+            /** Format: double */
+            error_rate: number;
+            retry_count: number;
+            timeout_count: number;
+            total_tokens: number;
+            /** Format: decimal */
+            cost_usd: string;
+            tool: string;
+        };
+        TraceCount: {
+            /** @description Matching traces; a lower bound when `exact` is false. */
+            count: number;
+            /** @description False when counting stopped at TRACE_COUNT_LIMIT: more match. */
+            exact: boolean;
+        };
         TraceDetail: {
             trace: components["schemas"]["TraceSummary"];
             root_span: components["schemas"]["SpanItem"] | null;
             services: components["schemas"]["ServiceBreakdown"][];
             models: components["schemas"]["ModelBreakdown"][];
-            critical_path: components["schemas"]["CriticalPath"];
-            /** @description The previous trace of the same service and root span name, to compare with */
-            previous_run_id: string | null;
         };
         TraceList: {
             items: components["schemas"]["TraceSummary"][];
             next_cursor: string | null;
+            /** @description On the first page only (no cursor); null after. */
+            total: components["schemas"]["TraceCount"] | null;
         };
         TraceSummary: {
             trace_id: string;
@@ -746,6 +691,7 @@ export interface components {
             cost_usd: string;
             models: string[];
             tools: string[];
+            session_id?: string;
             source?: components["schemas"]["SourceEnum"];
             /** Format: date-time */
             readonly ingested_at: string;
@@ -857,6 +803,70 @@ export interface operations {
             };
         };
     };
+    metrics: {
+        parameters: {
+            query?: {
+                /** @description Bucket width; chosen for about 60 buckets when left out */
+                bucket_seconds?: number;
+                cursor?: string | null;
+                end?: string;
+                environment?: string;
+                /**
+                 * @description * `service` - service
+                 *     * `model` - model
+                 *     * `tool` - tool
+                 */
+                group_by?: "service" | "model" | "tool" | "";
+                has_errors?: boolean | null;
+                has_retries?: boolean | null;
+                has_timeouts?: boolean | null;
+                limit?: number;
+                max_cost?: string;
+                max_duration_ms?: number;
+                max_tokens?: number;
+                min_cost?: string;
+                min_duration_ms?: number;
+                min_retries?: number;
+                min_tokens?: number;
+                model?: string;
+                q?: string;
+                service?: string;
+                session_id?: string;
+                /**
+                 * @description * `newest` - newest
+                 *     * `oldest` - oldest
+                 *     * `slowest` - slowest
+                 *     * `most_expensive` - most_expensive
+                 *     * `most_tokens` - most_tokens
+                 *     * `fastest` - fastest
+                 *     * `cheapest` - cheapest
+                 *     * `fewest_tokens` - fewest_tokens
+                 */
+                sort?: "newest" | "oldest" | "slowest" | "most_expensive" | "most_tokens" | "fastest" | "cheapest" | "fewest_tokens";
+                start?: string;
+                /**
+                 * @description * `ok` - ok
+                 *     * `error` - error
+                 */
+                status?: "ok" | "error";
+                tool?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Metrics"];
+                };
+            };
+        };
+    };
     payloads_create: {
         parameters: {
             query?: never;
@@ -902,6 +912,83 @@ export interface operations {
             };
         };
     };
+    sessions_list: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                end?: string;
+                environment?: string;
+                has_errors?: boolean | null;
+                has_retries?: boolean | null;
+                has_timeouts?: boolean | null;
+                limit?: number;
+                max_cost?: string;
+                max_duration_ms?: number;
+                max_tokens?: number;
+                min_cost?: string;
+                min_duration_ms?: number;
+                min_retries?: number;
+                min_tokens?: number;
+                min_turns?: number;
+                model?: string;
+                q?: string;
+                service?: string;
+                session_id?: string;
+                /**
+                 * @description * `newest` - newest
+                 *     * `oldest` - oldest
+                 *     * `most_turns` - most_turns
+                 *     * `longest` - longest
+                 *     * `most_tokens` - most_tokens
+                 *     * `most_expensive` - most_expensive
+                 *     * `most_errors` - most_errors
+                 */
+                sort?: "newest" | "oldest" | "most_turns" | "longest" | "most_tokens" | "most_expensive" | "most_errors";
+                start?: string;
+                /**
+                 * @description * `ok` - ok
+                 *     * `error` - error
+                 */
+                status?: "ok" | "error";
+                tool?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+        };
+    };
+    sessions_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionDetail"];
+                };
+            };
+        };
+    };
     spans_retrieve: {
         parameters: {
             query?: {
@@ -932,24 +1019,32 @@ export interface operations {
                 cursor?: string | null;
                 end?: string;
                 environment?: string;
+                has_errors?: boolean | null;
+                has_retries?: boolean | null;
+                has_timeouts?: boolean | null;
                 limit?: number;
                 max_cost?: string;
                 max_duration_ms?: number;
                 max_tokens?: number;
                 min_cost?: string;
                 min_duration_ms?: number;
+                min_retries?: number;
                 min_tokens?: number;
                 model?: string;
                 q?: string;
                 service?: string;
+                session_id?: string;
                 /**
                  * @description * `newest` - newest
                  *     * `oldest` - oldest
                  *     * `slowest` - slowest
                  *     * `most_expensive` - most_expensive
                  *     * `most_tokens` - most_tokens
+                 *     * `fastest` - fastest
+                 *     * `cheapest` - cheapest
+                 *     * `fewest_tokens` - fewest_tokens
                  */
-                sort?: "newest" | "oldest" | "slowest" | "most_expensive" | "most_tokens";
+                sort?: "newest" | "oldest" | "slowest" | "most_expensive" | "most_tokens" | "fastest" | "cheapest" | "fewest_tokens";
                 start?: string;
                 /**
                  * @description * `ok` - ok
@@ -1050,30 +1145,6 @@ export interface operations {
             };
         };
     };
-    traces_search_retrieve: {
-        parameters: {
-            query: {
-                /** @description Text to find (case-insensitive) */
-                q: string;
-            };
-            header?: never;
-            path: {
-                trace_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SpanSearch"];
-                };
-            };
-        };
-    };
     traces_spans_retrieve: {
         parameters: {
             query?: never;
@@ -1091,30 +1162,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SpanList"];
-                };
-            };
-        };
-    };
-    traces_compare: {
-        parameters: {
-            query: {
-                /** @description Trace id of run A (32 hex characters) */
-                a: string;
-                /** @description Trace id of run B */
-                b: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Compare"];
                 };
             };
         };
