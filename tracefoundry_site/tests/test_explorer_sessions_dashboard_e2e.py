@@ -161,8 +161,10 @@ def test_list_counts_sorts_by_header_filters_flags_and_keeps_its_pages_on_back(
     expect(page).to_have_url(f"{base}/?sort=fastest")
     expect(page.get_by_test_id("sort-duration")).to_contain_text("↑")
 
-    page.locator("input[name=has_retries]").check()
+    # The box mirrors the URL: it shows checked once the list has navigated (so click, not check()).
+    page.locator("input[name=has_retries]").click()
     expect(page).to_have_url(f"{base}/?has_retries=true&sort=fastest")
+    expect(page.locator("input[name=has_retries]")).to_be_checked()
     expect(page.get_by_test_id("trace-row")).to_have_count(2)
     page.fill("input[name=q]", "RATE LIMIT")  # a retry event's attribute
     page.press("input[name=q]", "Enter")

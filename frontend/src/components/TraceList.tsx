@@ -93,14 +93,25 @@ export function TraceList() {
   useEffect(() => {
     if (!loading && !error) saveList({ query, items, cursor, total, scrollY: scrollY.current });
   }, [query, items, cursor, total, loading, error]);
+  // Opening a trace records where the list was: the navigation scrolls the window to the top before this
+  // page unmounts, so the position is taken at the click, and later scroll events are ignored.
+  const leaving = useRef(false);
+  const rememberScroll = useCallback(() => {
+    scrollY.current = window.scrollY;
+    leaving.current = true;
+    const cached = loadList(query);
+    if (cached) saveList({ ...cached, scrollY: scrollY.current });
+  }, [query]);
   useEffect(() => {
+    leaving.current = false;
     let timer = 0;
     const onScroll = () => {
+      if (leaving.current) return;
       scrollY.current = window.scrollY;
       window.clearTimeout(timer);
       timer = window.setTimeout(() => {
         const cached = loadList(query);
-        if (cached) saveList({ ...cached, scrollY: scrollY.current });
+        if (cached && !leaving.current) saveList({ ...cached, scrollY: scrollY.current });
       }, 150);
     };
     window.addEventListener("scroll", onScroll, { passive: true });
@@ -161,6 +172,7 @@ export function TraceList() {
             onPick={(id) => setPicked((previous) => toggleSelection(previous, id))}
             sort={state.sort}
             onSort={(sort) => navigate({ ...state, sort })}
+            onOpen={rememberScroll}
           />
           <div style={{ margin: "10px 0", display: "flex", gap: 12, alignItems: "center" }}>
             <span className="muted">
@@ -202,12 +214,14 @@ function TraceTable({
   onPick,
   sort,
   onSort,
+  onOpen,
 }: {
   items: TraceSummary[];
   picked: readonly string[];
   onPick: (traceId: string) => void;
   sort: string;
   onSort: (sort: string) => void;
+  onOpen: () => void;
 }) {
   const router = useRouter();
   return (
@@ -234,13 +248,22 @@ function TraceTable({
         {items.map((trace) => {
           const href = `/trace/?id=${trace.trace_id}`;
           return (
-            <tr key={trace.trace_id} data-testid="trace-row" data-trace-id={trace.trace_id} onClick={() => router.push(href)}>
+            <tr key={trace.trace_id} data-testid="trace-row" data-trace-id={trace.trace_id} onClick={() => {
+                onOpen();
+                router.push(href);
+              }}>
               <PickCell traceId={trace.trace_id} picked={picked} onToggle={onPick} />
               <td>
                 <Time iso={trace.start_time} />
               </td>
               <td>
-                <Link href={href} onClick={(e) => e.stopPropagation()}>
+                <Link
+                  href={href}
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    onOpen();
+                  }}
+                >
                   {trace.root_span_name || <span className="muted">(no root span)</span>}
                 </Link>
               </td>
