@@ -229,6 +229,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/traces/{trace_id}/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["traces_search_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/traces/{trace_id}/spans": {
         parameters: {
             query?: never;
@@ -237,6 +253,22 @@ export interface paths {
             cookie?: never;
         };
         get: operations["traces_spans_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/traces/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["traces_compare"];
         put?: never;
         post?: never;
         delete?: never;
@@ -267,6 +299,125 @@ export interface components {
          * @enum {string}
          */
         CategoryEnum: "agent" | "llm" | "tool" | "retriever" | "embedding" | "chain" | "other";
+        Compare: {
+            a: components["schemas"]["TraceSummary"];
+            b: components["schemas"]["TraceSummary"];
+            divergence: components["schemas"]["Divergence"] | null;
+            summary: components["schemas"]["CompareSummary"];
+            rows: components["schemas"]["CompareRow"][];
+            payload_diffs_included: boolean;
+            /** @description A run had more steps than were compared */
+            truncated: boolean;
+        };
+        CompareRow: {
+            kind: components["schemas"]["CompareRowKindEnum"];
+            a: components["schemas"]["CompareStep"] | null;
+            b: components["schemas"]["CompareStep"] | null;
+            delta: components["schemas"]["StepDelta"] | null;
+            /** @description Only for roles that may read payloads */
+            payload_diffs?: components["schemas"]["PayloadDiff"][];
+        };
+        /**
+         * @description * `matched` - matched
+         *     * `only_a` - only_a
+         *     * `only_b` - only_b
+         * @enum {string}
+         */
+        CompareRowKindEnum: "matched" | "only_a" | "only_b";
+        CompareStep: {
+            span_id: string;
+            category: string;
+            /** @description The tool name, else the model */
+            target: string;
+            name: string;
+            /**
+             * Format: double
+             * @description From its own trace's start
+             */
+            offset_ms: number;
+            /** Format: double */
+            duration_ms: number;
+            input_tokens: number;
+            output_tokens: number;
+            total_tokens: number;
+            /** Format: decimal */
+            cost_usd: string;
+            status_code: components["schemas"]["StatusCodeEnum"];
+            retry_count: number;
+            is_timeout: boolean;
+        };
+        CompareSummary: {
+            matched: number;
+            only_a: number;
+            only_b: number;
+            a: components["schemas"]["RunTotals"];
+            b: components["schemas"]["RunTotals"];
+            /** @description b minus a */
+            delta: components["schemas"]["RunTotals"];
+        };
+        Contributor: {
+            span_id: string;
+            name: string;
+            category: string;
+            /**
+             * Format: double
+             * @description The span's own time on the critical path
+             */
+            critical_ms: number;
+            /** Format: double */
+            self_time_ms: number;
+            /**
+             * Format: double
+             * @description critical_ms over the trace's duration, 0 to 1
+             */
+            share: number;
+        };
+        CriticalPath: {
+            /** @description Spans on the path, in path order */
+            span_ids: string[];
+            /** @description The path in time order (the first 2000) */
+            segments: components["schemas"]["CriticalSegment"][];
+            segments_truncated: boolean;
+            /** @description Every span's duration minus the time its children cover */
+            self_time_ms: {
+                [key: string]: number;
+            };
+            top_contributors: components["schemas"]["Contributor"][];
+            /** Format: double */
+            path_ms: number;
+            /** Format: double */
+            llm_ms: number;
+            /** Format: double */
+            tool_ms: number;
+            /**
+             * Format: double
+             * @description Agent, chain and other spans' own time on the path
+             */
+            own_ms: number;
+            /**
+             * Format: double
+             * @description Time on the path in no span
+             */
+            untracked_ms: number;
+            /**
+             * Format: double
+             * @description Failed attempts and backoff before the last retry, on the path
+             */
+            retry_ms: number;
+            /** Format: double */
+            backoff_ms: number;
+        };
+        CriticalSegment: {
+            span_id: string;
+            /** Format: double */
+            start_offset_ms: number;
+            /** Format: double */
+            end_offset_ms: number;
+        };
+        Divergence: {
+            row: number;
+            reason: components["schemas"]["ReasonEnum"];
+        };
         DryReplayRequest: {
             /**
              * Format: double
@@ -311,6 +462,13 @@ export interface components {
             import_bundles: boolean;
             dry_replay: boolean;
             admin_site: boolean;
+        };
+        MessageDiff: {
+            index: number;
+            role_a: string | null;
+            role_b: string | null;
+            changed: boolean;
+            lines: string[];
         };
         Metrics: {
             group_by: string;
@@ -379,6 +537,21 @@ export interface components {
             redaction_mode: string;
             content: string;
         };
+        PayloadDiff: {
+            role: string;
+            kind: components["schemas"]["PayloadDiffKindEnum"];
+            changed: boolean;
+            messages: components["schemas"]["MessageDiff"][];
+            lines: string[];
+        };
+        /**
+         * @description * `messages` - messages
+         *     * `text` - text
+         *     * `identical` - identical
+         *     * `unavailable` - unavailable
+         * @enum {string}
+         */
+        PayloadDiffKindEnum: "messages" | "text" | "identical" | "unavailable";
         PayloadRef: {
             ref: string;
             role: string;
@@ -394,6 +567,14 @@ export interface components {
          * @enum {string}
          */
         PayloadRefStatusEnum: "stored" | "expired" | "missing";
+        /**
+         * @description * `only_in_a` - only_in_a
+         *     * `only_in_b` - only_in_b
+         *     * `replaced` - replaced
+         *     * `status_changed` - status_changed
+         * @enum {string}
+         */
+        ReasonEnum: "only_in_a" | "only_in_b" | "replaced" | "status_changed";
         /**
          * @description * `strict` - strict
          *     * `standard` - standard
@@ -423,6 +604,29 @@ export interface components {
          * @enum {string}
          */
         RoleEnum: "viewer" | "engineer" | "admin";
+        RunTotals: {
+            /**
+             * Format: double
+             * @description The trace's duration
+             */
+            duration_ms: number;
+            steps: number;
+            llm_calls: number;
+            tool_calls: number;
+            failed_steps: number;
+            retries: number;
+            timeouts: number;
+            input_tokens: number;
+            output_tokens: number;
+            total_tokens: number;
+            /** Format: decimal */
+            cost_usd: string;
+            /**
+             * Format: double
+             * @description The steps' durations summed
+             */
+            step_ms: number;
+        };
         ServiceBreakdown: {
             service: string;
             span_count: number;
@@ -542,6 +746,8 @@ export interface components {
             retry_count: number;
             is_timeout?: boolean;
             event_count: number;
+            /** @description Retry, timeout and exception events, to draw on the bar */
+            marks: components["schemas"]["SpanMark"][];
             payload_refs: components["schemas"]["PayloadRef"][];
             attributes?: unknown;
             resource_attributes?: unknown;
@@ -598,11 +804,34 @@ export interface components {
             retry_count: number;
             is_timeout?: boolean;
             event_count: number;
+            /** @description Retry, timeout and exception events, to draw on the bar */
+            marks: components["schemas"]["SpanMark"][];
             payload_refs: components["schemas"]["PayloadRef"][];
         };
         SpanList: {
             items: components["schemas"]["SpanItem"][];
             next_cursor: string | null;
+        };
+        SpanMark: {
+            kind: components["schemas"]["SpanMarkKindEnum"];
+            /**
+             * Format: double
+             * @description From the span's start
+             */
+            offset_ms: number;
+            /** @description The retry or timeout reason, or the exception type */
+            reason: string;
+        };
+        /**
+         * @description * `retry` - retry
+         *     * `timeout` - timeout
+         *     * `exception` - exception
+         * @enum {string}
+         */
+        SpanMarkKindEnum: "retry" | "timeout" | "exception";
+        SpanSearch: {
+            /** @description Matching spans, in start order */
+            span_ids: string[];
         };
         /**
          * @description * `unset` - unset
@@ -611,6 +840,18 @@ export interface components {
          * @enum {string}
          */
         StatusCodeEnum: "unset" | "ok" | "error";
+        StepDelta: {
+            /** Format: double */
+            duration_ms: number;
+            input_tokens: number;
+            output_tokens: number;
+            total_tokens: number;
+            /** Format: decimal */
+            cost_usd: string;
+            retries: number;
+            timeouts: number;
+            status_changed: boolean;
+        };
         StoredPayload: {
             ref: string;
             sha256: string;
@@ -654,6 +895,9 @@ export interface components {
             root_span: components["schemas"]["SpanItem"] | null;
             services: components["schemas"]["ServiceBreakdown"][];
             models: components["schemas"]["ModelBreakdown"][];
+            critical_path: components["schemas"]["CriticalPath"];
+            /** @description The previous trace of the same service and root span name, to compare with */
+            previous_run_id: string | null;
         };
         TraceList: {
             items: components["schemas"]["TraceSummary"][];
@@ -1145,6 +1389,30 @@ export interface operations {
             };
         };
     };
+    traces_search_retrieve: {
+        parameters: {
+            query: {
+                /** @description Text to find (case-insensitive) */
+                q: string;
+            };
+            header?: never;
+            path: {
+                trace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpanSearch"];
+                };
+            };
+        };
+    };
     traces_spans_retrieve: {
         parameters: {
             query?: never;
@@ -1162,6 +1430,30 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SpanList"];
+                };
+            };
+        };
+    };
+    traces_compare: {
+        parameters: {
+            query: {
+                /** @description Trace id of run A (32 hex characters) */
+                a: string;
+                /** @description Trace id of run B */
+                b: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Compare"];
                 };
             };
         };

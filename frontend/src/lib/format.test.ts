@@ -42,6 +42,9 @@ describe("format", () => {
 describe("formatCompact", () => {
   it("shortens large counts to three significant digits", () => {
     expect([850, 12_400, 1_234_567].map(formatCompact)).toEqual(["850", "12.4k", "1.23M"]);
+  });
+});
+
 describe("plural", () => {
   it("agrees with the count", () => {
     expect(plural(1, "error")).toBe("1 error");
