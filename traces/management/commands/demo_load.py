@@ -18,6 +18,7 @@ from tracefoundry.demo import ALL_SCENARIOS, send_demo_traces
 from tracefoundry.demo.load import SERVICE_NAME, LoadSummary, endpoints
 
 from accounts.models import IngestKey
+from payloads import refs
 from payloads.models import PayloadBlob
 from traces.models import Span
 
@@ -116,9 +117,9 @@ def stored_payloads(trace_ids: list[str]) -> tuple[int, int]:
     named: set[str] = set()
     for attributes in Span.objects.filter(trace_id__in=trace_ids).values_list("attributes", flat=True).iterator():
         named.update(
-            value.removeprefix("sha256:")
+            sha256
             for key, value in attributes.items()
-            if key.startswith(_REF_PREFIX) and key.endswith("_ref") and isinstance(value, str)
+            if refs.ref_role(key) and (sha256 := refs.sha256_of_value(value))
         )
     return len(named), PayloadBlob.objects.filter(sha256__in=named).count()
 
