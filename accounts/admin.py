@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from accounts.forms import UserWithRoleCreationForm
 from accounts.models import IngestKey
 
 admin.site.unregister(User)
@@ -22,8 +23,9 @@ class TraceFoundryUserAdmin(UserAdmin):
     # Pick the role while creating the user, not in a second step.
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2")}),
-        ("Role", {"fields": ("groups",)}),
+        ("Role", {"fields": ("role",)}),
     )
+    add_form = UserWithRoleCreationForm
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).prefetch_related("groups")

@@ -1,11 +1,13 @@
-"""The login form, checking passwords through the login throttle."""
+"""The login form, checking passwords through the login throttle; the admin's add-user form with one role."""
 
 from typing import Any, cast
 
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.models import User
+from django import forms
+from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm
+from django.contrib.auth.models import Group, User
 
 from accounts.login_throttle import authenticate_throttled
+from accounts.roles import Role
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -22,3 +24,13 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             self.confirm_login_allowed(user)
             self.user_cache = user
         return self.cleaned_data
+
+
+class UserWithRoleCreationForm(AdminUserCreationForm):
+    """The admin's Add user form: exactly one role, chosen while creating the user."""
+
+    role = forms.ChoiceField(choices=Role.choices, widget=forms.RadioSelect, help_text="Exactly one role.")
+
+    def _save_m2m(self) -> None:
+        super()._save_m2m()  # type: ignore[misc]  # ModelForm's m2m hook, not in django-stubs
+        self.instance.groups.set([Group.objects.get(name=self.cleaned_data["role"])])

@@ -4,7 +4,8 @@ Seeds realistic agent traces, posts them as OTLP protobuf (gzip, 512 spans a req
 and prints spans/s stored end to end (a 200 from /otlp means committed, and the count is checked in the
 database afterwards), the server's peak memory (sum of the web server processes' peak RSS), the host's busy, idle and
 stolen CPU during ingest, then p50/p95 of `/api/traces` with and without filters and of `/api/traces/{id}/spans`
-at the stored span count. `make bench` runs the two invocations below.
+at the stored span count, then of `/api/metrics` (all time, last 24 h, grouped by service, model and tool) and
+`/api/sessions`. `make bench` runs the two invocations below.
 
     python scripts/bench.py --database-url postgres://postgres@127.0.0.1:5432/tracefoundry_bench
     python scripts/bench.py --spans 200000 --payload-bytes 2048    # payload-heavy ingest
@@ -21,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -155,7 +157,7 @@ def agent_trace(rng: random.Random, start_ns: int, payload_bytes: int) -> list[S
         [
             kv("gen_ai.operation.name", "invoke_agent"),
             kv("gen_ai.agent.name", "support"),
-            kv("gen_ai.conversation.id", rng.randbytes(8).hex()),
+            kv("gen_ai.conversation.id", f"conversation-{rng.randrange(20_000):05d}"),  # a few turns each
         ]
     )
     return [root, *spans]
@@ -340,6 +342,20 @@ def main() -> None:
             timed(partial(api.get, f"{base}/api/traces/{trace_id}/spans", timeout=60), 1)[0] for trace_id in trace_ids
         ]
         print(f"  {'/api/traces/{id}/spans':55s} {percentiles(span_samples)}")
+        day_ago = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+        metric_scenarios: dict[str, dict[str, str | int]] = {
+            "/api/metrics (all 7 days)": {},
+            "/api/metrics last 24 h": {"start": day_ago},
+            "/api/metrics last 24 h group_by=service": {"start": day_ago, "group_by": "service"},
+            "/api/metrics last 24 h group_by=model": {"start": day_ago, "group_by": "model"},
+            "/api/metrics last 24 h group_by=tool": {"start": day_ago, "group_by": "tool"},
+            "/api/metrics last 24 h status=error": {"start": day_ago, "status": "error"},
+            "/api/sessions": {},
+        }
+        for label, params in metric_scenarios.items():
+            path = "/api/sessions" if label.startswith("/api/sessions") else "/api/metrics"
+            samples = timed(partial(api.get, f"{base}{path}", params=params, timeout=60), args.queries)
+            print(f"  {label:55s} {percentiles(samples)}")
     finally:
         server.terminate()
         server.wait(timeout=30)

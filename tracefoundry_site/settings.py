@@ -175,6 +175,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["accounts.permissions.CanViewTraces"],
+    # A trace's status appears in several components (trace summaries, session turns): one enum for all.
+    "ENUM_NAME_OVERRIDES": {"TraceSummaryStatusEnum": "traces.models.TraceStatus"},
 }
 
 # OTLP ingest limits: the body as received, and the body after decompression (a gzip or zstd bomb is cut off
@@ -196,6 +198,15 @@ OTLP_MAX_TRACES_PER_REQUEST = env.int("OTLP_MAX_TRACES_PER_REQUEST", default=5_0
 WEB_HEADER_TIMEOUT_SECONDS = env.float("WEB_HEADER_TIMEOUT_SECONDS", default=10)
 WEB_BODY_TIMEOUT_SECONDS = env.float("WEB_BODY_TIMEOUT_SECONDS", default=60)
 WEB_WORKER_MAX_RSS_MIB = env.int("WEB_WORKER_MAX_RSS_MIB", default=512)
+
+# Attributes naming the conversation a trace belongs to (span attributes first, then resource attributes), first
+# found wins; the explorer's sessions page groups traces by it.
+SESSION_ID_ATTRIBUTES = env.list(
+    "SESSION_ID_ATTRIBUTES", default=["session.id", "gen_ai.conversation.id", "langfuse.session.id"]
+)
+# The trace list counts matching traces exactly up to this many, then answers "more than" it (a count over
+# millions of rows costs more than the page itself).
+TRACE_COUNT_LIMIT = env.int("TRACE_COUNT_LIMIT", default=10_000)
 
 MODEL_PRICES_FILE = Path(env.str("MODEL_PRICES_FILE", default=str(BASE_DIR / "deploy" / "model-prices.yaml")))
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
@@ -29,6 +30,7 @@ from traces.span_insert import SpanRow, insert_spans
 from traces.stored_spans import children_counts, stored_spans
 
 _MAX_REJECTION_REASONS = 5
+_SESSION_ID_CHARS = 255
 
 
 @dataclass
@@ -168,8 +170,11 @@ def _write_spans_locked(spans: list[SpanRow], trace_ids: list[str], source: str,
                 updated_summary = summary.add_spans(trace, top, added, orphans - adopted[trace_id])
             words = set().union(*(summary.search_words(span) for span in added))
             text, left_out = summary.merge_search_text(trace["search_text"], trace["search_text_left_out"], words)
-            updated.append({**updated_summary, "search_text": text, "search_text_left_out": left_out})
-        _write_summaries(updated, with_search_text=True, ingested=True)
+            session_id = trace["session_id"] or _session_id_of(added)
+            updated.append(
+                {**updated_summary, "search_text": text, "search_text_left_out": left_out, "session_id": session_id}
+            )
+        _write_summaries(updated, _INGEST_FIELDS, ingested=True)
 
 
 def span_pks(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -189,7 +194,9 @@ def _is_orphan(span: SpanRow, stored: dict, new_keys: set[tuple[str, str]]) -> b
     return parent not in stored and parent not in new_keys
 
 
-_LOCKED_FIELDS = ("trace_id", *summary.FIELDS, "search_text", "search_text_left_out")
+# Written by ingest beside the summary: they come from attributes, which a recompute from spans does not read.
+_INGEST_FIELDS = ("search_text", "search_text_left_out", "session_id")
+_LOCKED_FIELDS = ("trace_id", *summary.FIELDS, *_INGEST_FIELDS)
 
 
 def _lock_traces(trace_ids: list[str], source: str) -> dict[str, dict[str, Any]]:
@@ -211,7 +218,7 @@ def _lock_traces(trace_ids: list[str], source: str) -> dict[str, dict[str, Any]]
 
 def recompute_summaries(trace_ids: Iterable[str]) -> None:
     """Rebuild the summary of each trace from all its stored spans (callers hold the trace rows' locks)."""
-    _write_summaries(list(_summaries_from_stored_spans(trace_ids).values()), with_search_text=False, ingested=False)
+    _write_summaries(list(_summaries_from_stored_spans(trace_ids).values()), (), ingested=False)
 
 
 def _summaries_from_stored_spans(trace_ids: Iterable[str]) -> dict[str, summary.Summary]:
@@ -229,12 +236,12 @@ def _summaries_from_stored_spans(trace_ids: Iterable[str]) -> dict[str, summary.
     }
 
 
-def _write_summaries(summaries: list[summary.Summary], *, with_search_text: bool, ingested: bool) -> None:
+def _write_summaries(summaries: list[summary.Summary], extra_fields: tuple[str, ...], *, ingested: bool) -> None:
     """`ingested`: new spans arrived (retention dates traces by this; its own recomputes must not)."""
     fields = [
         *summary.FIELDS,
         "updated_at",
-        *(["search_text", "search_text_left_out"] if with_search_text else []),
+        *extra_fields,
         *(["last_ingested_at"] if ingested else []),
     ]
     now = timezone.now()
@@ -290,6 +297,16 @@ def _problems_message(noted: list[SpanRow]) -> str:
         f"{len(noted)} span(s) stored with values left out (listed in their {span_limits.PROBLEMS_ATTRIBUTE} "
         f"attribute): {described}"
     )
+
+
+def _session_id_of(spans: list[SpanRow]) -> str:
+    """The session id the earliest of `spans` that names one gives (settings.SESSION_ID_ATTRIBUTES)."""
+    keys = settings.SESSION_ID_ATTRIBUTES
+    for span in sorted(spans, key=lambda s: (s["start_unix_nano"], s["span_id"])):
+        session_id = semconv.session_id_of(span["attributes"], span["resource_attributes"], keys)
+        if session_id:
+            return session_id[:_SESSION_ID_CHARS]
+    return ""
 
 
 def _rejection_message(rejections: list[RejectedSpan]) -> str:

@@ -64,6 +64,8 @@ class Trace(models.Model):
     output_tokens = models.BigIntegerField(default=0)
     total_tokens = models.BigIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal(0))
+    # The conversation the trace is a turn of (`settings.SESSION_ID_ATTRIBUTES`), set by the first batch naming one.
+    session_id = models.CharField(max_length=255, blank=True, default="")
     models_used = models.JSONField(default=list)
     tools_used = models.JSONField(default=list)
     # Spans (and failed spans) per service and spans per environment name: the trace's service when its top span
@@ -92,6 +94,11 @@ class Trace(models.Model):
             models.Index(fields=["environment", "start_unix_nano"], name="traces_environment_idx"),
             models.Index(fields=["status", "start_unix_nano"], name="traces_status_idx"),
             models.Index(fields=["last_ingested_at", "trace_id"], name="traces_retention_idx"),
+            models.Index(
+                fields=["session_id", "start_unix_nano"],
+                name="traces_session_turns_idx",
+                condition=~models.Q(session_id=""),
+            ),
         ]
         constraints = [
             # Length and a character class rather than one anchored regex: Postgres checks it several times faster.
@@ -114,6 +121,9 @@ class Trace(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trace_id} {self.root_span_name}"
+
+
+_METRIC_COLUMNS = ["duration_ns", "status_code", "trace", "retry_count", "is_timeout", "total_tokens", "cost_usd"]
 
 
 class Span(models.Model):
@@ -182,12 +192,25 @@ class Span(models.Model):
                 name="spans_mapped_values_in_range",
             ),
         ]
+        # The model and tool indexes hold only the spans that have one (LLM and tool calls: a fraction of all
+        # spans, so cheaper to keep at ingest than full ones) and, on Postgres, the columns the dashboards'
+        # per-model and per-tool figures read, so those are answered from the index alone.
         indexes = [
             models.Index(fields=["span_id"], name="spans_by_span_id_idx"),
             # Ingest counts the stored orphans a new span adopts; the spans API walks children in start order.
             models.Index(fields=["trace", "parent_span_id", "start_unix_nano", "span_id"], name="spans_children_idx"),
-            models.Index(fields=["model", "trace"], name="spans_model_filter_idx"),
-            models.Index(fields=["tool_name", "trace"], name="spans_tool_filter_idx"),
+            models.Index(
+                fields=["model", "start_unix_nano"],
+                name="spans_model_metrics_idx",
+                condition=~models.Q(model=""),
+                include=_METRIC_COLUMNS,
+            ),
+            models.Index(
+                fields=["tool_name", "start_unix_nano"],
+                name="spans_tool_metrics_idx",
+                condition=~models.Q(tool_name=""),
+                include=_METRIC_COLUMNS,
+            ),
         ]
 
     def __str__(self) -> str:

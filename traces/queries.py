@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from tracefoundry_site import json_limits
 from traces import span_limits
@@ -30,6 +30,9 @@ SORTS: dict[str, tuple[str, bool]] = {
     "slowest": ("duration_ns", True),
     "most_expensive": ("cost_usd", True),
     "most_tokens": ("total_tokens", True),
+    "fastest": ("duration_ns", False),
+    "cheapest": ("cost_usd", False),
+    "fewest_tokens": ("total_tokens", False),
 }
 
 SPAN_LIST_COLUMNS = (
@@ -111,12 +114,26 @@ class TraceFilters:
     min_cost: Decimal | None = None
     max_cost: Decimal | None = None
     q: str = ""
+    has_errors: bool | None = None
+    has_retries: bool | None = None
+    has_timeouts: bool | None = None
+    min_retries: int | None = None
+    session_id: str = ""
+
+
+@dataclass(frozen=True)
+class TraceCount:
+    """How many traces match: `count` exactly, or at least `count` when `exact` is false (counting was capped)."""
+
+    count: int
+    exact: bool
 
 
 @dataclass(frozen=True)
 class TracePage:
     items: list[Trace]
     next_cursor: str | None
+    total: TraceCount | None = None
 
 
 @dataclass
@@ -140,11 +157,15 @@ class AmbiguousSpanId(Exception):
         self.trace_ids = trace_ids
 
 
-def list_traces(filters: TraceFilters, sort: str, limit: int, cursor: str | None) -> TracePage:
+def list_traces(
+    filters: TraceFilters, sort: str, limit: int, cursor: str | None, count_limit: int | None = None
+) -> TracePage:
+    """A page of matching traces; with `count_limit`, also how many match (counted up to that many)."""
     column, descending = SORTS[sort]
-    traces = _filtered(Trace.objects.all(), filters)
+    traces = filtered_traces(filters)
+    total = count_traces(traces, count_limit) if count_limit is not None else None
     if cursor:
-        value, last_id = _decode_cursor(cursor, column)
+        value, last_id = decode_cursor(cursor, column)
         after = Q(**{f"{column}__lt" if descending else f"{column}__gt": value}) | Q(
             **{column: value, "trace_id__lt" if descending else "trace_id__gt": last_id}
         )
@@ -152,12 +173,19 @@ def list_traces(filters: TraceFilters, sort: str, limit: int, cursor: str | None
     order = [f"-{column}", "-trace_id"] if descending else [column, "trace_id"]
     rows = list(traces.order_by(*order).defer("search_text", "search_text_left_out")[: limit + 1])
     next_cursor = (
-        _encode_cursor(getattr(rows[limit - 1], column), rows[limit - 1].trace_id) if len(rows) > limit else None
+        encode_cursor(getattr(rows[limit - 1], column), rows[limit - 1].trace_id) if len(rows) > limit else None
     )
-    return TracePage(items=rows[:limit], next_cursor=next_cursor)
+    return TracePage(items=rows[:limit], next_cursor=next_cursor, total=total)
 
 
-def _filtered(traces: QuerySet[Trace], f: TraceFilters) -> QuerySet[Trace]:
+def count_traces(traces: QuerySet[Trace], limit: int) -> TraceCount:
+    """Count up to `limit` + 1 rows in the database (a subquery with LIMIT), so the cost is bounded."""
+    counted = traces.order_by().values("trace_id")[: limit + 1].count()
+    return TraceCount(count=min(counted, limit), exact=counted <= limit)
+
+
+def filtered_traces(f: TraceFilters) -> QuerySet[Trace]:
+    """The traces matching the list's filters (the trace list, sessions and metrics share them)."""
     conditions = Q()
     if f.start:
         conditions &= Q(start_unix_nano__gte=_int64_clamped(unix_nano_from_datetime(f.start)))
@@ -183,20 +211,32 @@ def _filtered(traces: QuerySet[Trace], f: TraceFilters) -> QuerySet[Trace]:
         conditions &= Q(cost_usd__lte=f.max_cost)
     if f.q:
         conditions &= Q(search_text__icontains=f.q)
-    traces = traces.filter(conditions)
+    for flag, column in (
+        (f.has_errors, "error_count"),
+        (f.has_retries, "retry_count"),
+        (f.has_timeouts, "timeout_count"),
+    ):
+        if flag is not None:
+            conditions &= Q(**{f"{column}__gt": 0}) if flag else Q(**{column: 0})
+    if f.min_retries is not None:
+        conditions &= Q(retry_count__gte=f.min_retries)
+    if f.session_id:
+        conditions &= Q(session_id=f.session_id)
+    # Models and tools as substrings of the trace's own lists (the distinct values of its spans): no join with
+    # spans, so a filtered page and its count cost what an unfiltered one does.
     if f.model:
-        traces = traces.filter(Exists(Span.objects.filter(trace_id=OuterRef("pk"), model=f.model)))
+        conditions &= Q(models_used__icontains=f.model)
     if f.tool:
-        traces = traces.filter(Exists(Span.objects.filter(trace_id=OuterRef("pk"), tool_name__icontains=f.tool)))
-    return traces
+        conditions &= Q(tools_used__icontains=f.tool)
+    return Trace.objects.filter(conditions)
 
 
-def _encode_cursor(value: Any, trace_id: str) -> str:
+def encode_cursor(value: Any, trace_id: str) -> str:
     raw = json.dumps([str(value), trace_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, column: str) -> tuple[Any, str]:
+def decode_cursor(cursor: str, column: str) -> tuple[Any, str]:
     """The (sort value, trace id) a cursor holds. Cursors come back from clients, so anything but what
     `_encode_cursor` writes (a sort value the column can hold, a trace id) is InvalidCursor."""
     try:

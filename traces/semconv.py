@@ -356,3 +356,13 @@ def _first_count(attributes: Attributes, keys: tuple[str, ...], maximum: int, pr
 
 def _problem(key: str, maximum: int | Decimal, what: str) -> str:
     return f"{key}: not {what} {span_limits.range_text(maximum)}, not counted"
+
+
+def session_id_of(attributes: Attributes, resource_attributes: Attributes, keys: list[str]) -> str:
+    """The conversation id a span names under the first of `keys` present (span attributes, then resource)."""
+    for source in (attributes, resource_attributes):
+        for key in keys:
+            value = source.get(key)
+            if value is not None and value != "" and not isinstance(value, dict | list | bool):
+                return str(value)
+    return ""

@@ -206,12 +206,20 @@ def _most_frequent(counts: dict[str, int]) -> str:
 
 
 def search_words(span: SpanRow) -> set[str]:
-    """The words a span adds to its trace's search text: ids, names, models, tools and attribute values."""
+    """The words a span adds to its trace's search text: ids, names, models, tools, attribute and event attribute
+    values."""
     words = {value.replace("\n", " ") for value in (span[column] for column in _SEARCHED_COLUMNS) if value}
-    for key, value in span["attributes"].items():
+    _add_attribute_words(words, span["attributes"])
+    for event in span.get("events") or ():
+        # Payload content was moved out of events before this point; only their refs remain (skipped).
+        _add_attribute_words(words, event.get("attributes") or {})
+    return words
+
+
+def _add_attribute_words(words: set[str], attributes: Mapping[str, Any]) -> None:
+    for key, value in attributes.items():
         if value and isinstance(value, str) and not key.startswith(_UNSEARCHED_PREFIX):
             words.add(value[:SEARCH_VALUE_CHARS].replace("\n", " "))
-    return words
 
 
 def merge_search_text(text: str, left_out: str, words: set[str], limit: int = SEARCH_TEXT_CHARS) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """Only admins reach /admin/; ingest keys are shown once and revocable there; traces, spans read-only."""
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 
 from accounts.ingest_keys import authenticate_ingest_key
@@ -29,7 +29,12 @@ def test_anonymous_visitors_are_sent_to_the_login_page() -> None:
 def test_non_admins_get_403(persona: str, request: pytest.FixtureRequest) -> None:
     client = _signed_in(request.getfixturevalue(persona))
 
-    assert client.get("/admin/", follow=True).status_code == 403
+    page = client.get("/admin/", follow=True)
+    assert page.status_code == 403
+    # The styled page of the login screens, saying why and offering a way back, not a bare "403 Forbidden".
+    assert 'data-testid="forbidden"' in page.content.decode()
+    assert "Only admins may use the admin site." in page.content.decode()
+    assert '<a href="/">Back to the explorer</a>' in page.content.decode()
     assert client.get("/admin/auth/user/").status_code in (302, 403)
     assert client.get("/admin/auth/user/", follow=True).status_code == 403
 
@@ -122,8 +127,6 @@ def test_the_user_list_shows_roles(admin_user: User, viewer: User) -> None:
 
 @pytest.mark.django_db
 def test_an_admin_creates_a_user_with_a_role_in_one_step(admin_user: User) -> None:
-    viewer_group = Group.objects.get(name="viewer")
-
     response = _signed_in(admin_user).post(
         "/admin/auth/user/add/",
         {
@@ -131,12 +134,29 @@ def test_an_admin_creates_a_user_with_a_role_in_one_step(admin_user: User) -> No
             "usable_password": "true",
             "password1": "a-Long-enough-pass-9",
             "password2": "a-Long-enough-pass-9",
-            "groups": [str(viewer_group.pk)],
+            "role": "viewer",
         },
     )
 
     assert response.status_code == 302
     assert list(User.objects.get(username="new-viewer").groups.values_list("name", flat=True)) == ["viewer"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [{}, {"role": ""}, {"role": "superhero"}])
+def test_the_add_user_form_requires_exactly_one_role(admin_user: User, role: dict[str, str]) -> None:
+    client = _signed_in(admin_user)
+    form = client.get("/admin/auth/user/add/").content.decode()
+    assert form.count('type="radio" name="role"') == 3
+    assert 'name="groups"' not in form
+
+    data = {"username": "no-role", "usable_password": "true", "password1": "a-Long-enough-pass-9"}
+    data["password2"] = data["password1"]
+    response = client.post("/admin/auth/user/add/", {**data, **role})
+
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert not User.objects.filter(username="no-role").exists()
 
 
 @pytest.mark.django_db

@@ -291,3 +291,46 @@ def huge_trace_rows(steps: int = 500, per_step: int = 200) -> list[dict[str, Any
                 | {"tool_name": tool}
             )
     return rows
+
+
+CONVERSATION = "conv-4417"
+CONVERSATION_TURNS = ("f1" * 16, "f2" * 16)
+CONVERSATION_QUESTIONS = ("Where is order 4417?", "Can you refund it instead?")
+
+
+def conversation_requests(now_ns: int | None = None) -> list[bytes]:
+    """Two turns of one conversation (`session.id`), each a root agent span with its input and output payloads
+    and one LLM call; the second turn retries a tool."""
+    base = (now_ns or time.time_ns()) - 30_000 * MS
+    requests = []
+    for turn, (trace_id, question) in enumerate(zip(CONVERSATION_TURNS, CONVERSATION_QUESTIONS, strict=True)):
+        root = f"a{turn:015x}"
+        spans = [
+            SpanSpec(
+                root,
+                "",
+                "chat-agent",
+                0,
+                700,
+                {
+                    "gen_ai.operation.name": "invoke_agent",
+                    "session.id": CONVERSATION,
+                    "input.value": question,
+                    "output.value": f"Turn {turn + 1} answer: {question.lower()}",
+                },
+            ),
+            _llm(f"b{turn:015x}", root, 5, 400, "gpt-4o-mini", question),
+        ]
+        if turn == 1:
+            spans.append(
+                _tool(
+                    f"c{turn:015x}",
+                    root,
+                    450,
+                    200,
+                    "refund_order",
+                    events=[("tracefoundry.retry", 500, {"reason": "rate limit exceeded"})],
+                )
+            )
+        requests.append(request_for(trace_id, "chat-bot", "production", spans, base + turn * 5_000 * MS))
+    return requests

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from accounts.roles import Capability, can
 from traces.api.compare_serializers import CompareParamsSerializer, CompareSerializer
-from traces.api.views import _bad_parameter
+from traces.api.views import bad_parameter
 from traces.models import Trace
 from traces.run_comparison import compare_runs
 
@@ -18,7 +18,7 @@ class TraceCompareView(APIView):
     def get(self, request: Request) -> Response:
         params = CompareParamsSerializer(data=request.query_params)
         if not params.is_valid():
-            raise _bad_parameter(params.errors)
+            raise bad_parameter(params.errors)
         try:
             result = compare_runs(
                 params.validated_data["a"].lower(),

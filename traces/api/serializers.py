@@ -31,15 +31,18 @@ class TraceListParamsSerializer(serializers.Serializer):
     min_cost = serializers.DecimalField(required=False, max_digits=20, decimal_places=10, min_value=0)
     max_cost = serializers.DecimalField(required=False, max_digits=20, decimal_places=10, min_value=0)
     q = serializers.CharField(required=False, default="", max_length=200)
+    has_errors = serializers.BooleanField(required=False, allow_null=True, default=None)
+    has_retries = serializers.BooleanField(required=False, allow_null=True, default=None)
+    has_timeouts = serializers.BooleanField(required=False, allow_null=True, default=None)
+    min_retries = serializers.IntegerField(required=False, min_value=0)
+    session_id = serializers.CharField(required=False, default="", max_length=255)
     sort = serializers.ChoiceField(choices=list(SORTS), required=False, default="newest")
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=500)
     cursor = serializers.CharField(required=False, default=None, allow_null=True)
 
     def filters(self) -> TraceFilters:
-        data = dict(self.validated_data)
-        for paging in ("sort", "limit", "cursor"):
-            data.pop(paging)
-        return TraceFilters(**data)
+        names = set(TraceFilters.__dataclass_fields__)
+        return TraceFilters(**{name: value for name, value in self.validated_data.items() if name in names})
 
 
 class SpanListParamsSerializer(serializers.Serializer):
@@ -101,6 +104,7 @@ class TraceSummarySerializer(serializers.ModelSerializer):
             "cost_usd",
             "models",
             "tools",
+            "session_id",
             "source",
             "ingested_at",
         ]
@@ -115,9 +119,15 @@ class TraceSummarySerializer(serializers.ModelSerializer):
         return ms_from_ns(trace.duration_ns)
 
 
+class TraceCountSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Matching traces; a lower bound when `exact` is false.")
+    exact = serializers.BooleanField(help_text="False when counting stopped at TRACE_COUNT_LIMIT: more match.")
+
+
 class TraceListSerializer(serializers.Serializer):
     items = TraceSummarySerializer(many=True)
     next_cursor = serializers.CharField(allow_null=True)
+    total = TraceCountSerializer(allow_null=True, help_text="On the first page only (no cursor); null after.")
 
 
 class PayloadRefSerializer(serializers.Serializer):

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from traces.api.span_search_serializers import SpanSearchParamsSerializer, SpanSearchSerializer
-from traces.api.views import _bad_parameter, _trace_id
+from traces.api.views import _trace_id, bad_parameter
 from traces.models import Trace
 from traces.queries import get_trace
 from traces.span_search import matching_span_ids
@@ -18,7 +18,7 @@ class TraceSpanSearchView(APIView):
     def get(self, request: Request, trace_id: str) -> Response:
         params = SpanSearchParamsSerializer(data=request.query_params)
         if not params.is_valid():
-            raise _bad_parameter(params.errors)
+            raise bad_parameter(params.errors)
         try:
             trace = get_trace(_trace_id(trace_id))
         except Trace.DoesNotExist as exc:

@@ -3,6 +3,7 @@
 import re
 import time
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -29,7 +30,7 @@ from traces.trace_analysis import slowness_report
 _SPAN_ID = re.compile(r"^[0-9a-fA-F]{16}$")
 
 
-def _bad_parameter(errors: dict) -> ValidationError:
+def bad_parameter(errors: dict) -> ValidationError:
     parameter, messages = next(iter(errors.items()))
     return ValidationError({"detail": f"{parameter}: {' '.join(str(m) for m in messages)}", "parameter": parameter})
 
@@ -46,17 +47,19 @@ class TraceListView(APIView):
     def get(self, request: Request) -> Response:
         params = TraceListParamsSerializer(data=request.query_params)
         if not params.is_valid():
-            raise _bad_parameter(params.errors)
+            raise bad_parameter(params.errors)
         try:
+            cursor = params.validated_data["cursor"]
             page = queries.list_traces(
                 params.filters(),
                 params.validated_data["sort"],
                 params.validated_data["limit"],
-                params.validated_data["cursor"],
+                cursor,
+                count_limit=None if cursor else settings.TRACE_COUNT_LIMIT,
             )
         except queries.InvalidCursor as exc:
             raise ValidationError({"detail": str(exc), "parameter": "cursor"}) from exc
-        return Response(TraceListSerializer({"items": page.items, "next_cursor": page.next_cursor}).data)
+        return Response(TraceListSerializer(page).data)
 
 
 class TraceDetailView(APIView):
@@ -80,7 +83,7 @@ class TraceSpansView(APIView):
     def get(self, request: Request, trace_id: str) -> Response:
         params = SpanListParamsSerializer(data=request.query_params)
         if not params.is_valid():
-            raise _bad_parameter(params.errors)
+            raise bad_parameter(params.errors)
         try:
             trace = queries.get_trace(_trace_id(trace_id))
             page = span_page(trace, params.validated_data["limit"], params.validated_data["cursor"])

@@ -13,4 +13,7 @@ ACCESS_RULES = {
     "trace-search": (Access("GET", kwargs={"trace_id": TRACE_ID}, data={"q": "x"}, allowed=VIEWERS),),
     "span-detail": (Access("GET", kwargs={"span_id": SPAN_ID}, data={"trace_id": TRACE_ID}, allowed=VIEWERS),),
     "facets": (Access("GET", allowed=VIEWERS),),
+    "session-list": (Access("GET", allowed=VIEWERS),),
+    "session-detail": (Access("GET", kwargs={"session_id": "conversation-1"}, allowed=VIEWERS),),
+    "metrics": (Access("GET", allowed=VIEWERS),),
 }

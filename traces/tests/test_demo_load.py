@@ -3,6 +3,7 @@ stored."""
 
 import io
 import json
+import re
 
 import pytest
 from django.core.management import call_command
@@ -58,7 +59,11 @@ def test_demo_load_stores_every_scenario_once_and_no_planted_secret(live_server,
     assert f"Explorer: {live_server.url}/?service={SERVICE_NAME}" in output
     assert "0 refused or lost" in output
     assert "[" + "#" * 30 + "] 50/50 traces" in capsys.readouterr().err
-    assert not IngestKey.objects.active().filter(name__startswith="demo-load").exists()
+    assert not IngestKey.objects.filter(name__startswith="demo-load").exists()  # deleted, not only revoked
+    stored = re.search(r"  payloads: (\d+) of (\d+) named by the spans stored, 0 missing", output)
+    assert stored is not None
+    assert stored.group(1) == stored.group(2) != "0"
+    assert "dropped" not in output
 
     traces = Trace.objects.filter(service=SERVICE_NAME, environment="demo")
     assert traces.count() == 50

@@ -33,9 +33,44 @@ def test_trace_list(api: Client, django_assert_num_queries: Any, traces: int) ->
     for _ in range(traces):
         _stored_trace()
 
+    # session, user, permissions, the total count (capped), the page of traces
+    with django_assert_num_queries(5):
+        assert api.get("/api/traces", {"limit": "100"}).status_code == 200
+
+
+@pytest.mark.parametrize("traces", [2, 20])
+def test_next_pages_of_the_trace_list_are_not_counted(api: Client, django_assert_num_queries: Any, traces: int) -> None:
+    for _ in range(traces):
+        _stored_trace()
+    cursor = api.get("/api/traces", {"limit": "1"}).json()["next_cursor"]
+
     # session, user, permissions, the page of traces
     with django_assert_num_queries(4):
-        assert api.get("/api/traces", {"limit": "100"}).status_code == 200
+        assert api.get("/api/traces", {"limit": "1", "cursor": cursor}).status_code == 200
+
+
+@pytest.mark.parametrize("sessions", [1, 20])
+def test_session_list(api: Client, django_assert_num_queries: Any, sessions: int) -> None:
+    for i in range(sessions):
+        spans = agent_trace()
+        spans[0].attributes["session.id"] = f"conversation-{i % 7}"
+        ingest_request(export_request(spans))
+
+    # session, user, permissions, the sessions (grouped traces)
+    with django_assert_num_queries(4):
+        assert api.get("/api/sessions", {"model": "gpt", "sort": "most_turns"}).status_code == 200
+
+
+@pytest.mark.parametrize("turns", [1, 15])
+def test_session_detail(api: Client, django_assert_num_queries: Any, turns: int) -> None:
+    for _ in range(turns):
+        spans = agent_trace()
+        spans[0].attributes.update({"session.id": "conversation", "input.value": "hello"})
+        ingest_request(export_request(spans))
+
+    # session, user, permissions, the session's summary, its turns, their root spans, their payload refs
+    with django_assert_num_queries(7):
+        assert api.get("/api/sessions/conversation").status_code == 200
 
 
 @pytest.mark.parametrize("extra_steps", [0, 40])

@@ -112,7 +112,7 @@ function PayloadItem({ payloadRef, canRead }: { payloadRef: PayloadRef; canRead:
 
 type View = "chat" | "json" | "raw";
 
-function PayloadBody({ content }: { content: PayloadContent }) {
+export function PayloadBody({ content }: { content: PayloadContent }) {
   const parsed = parseJson(content.content);
   const messages = parsed.ok ? chatMessages(parsed.value) : null;
   const [view, setView] = useState<View>(messages ? "chat" : parsed.ok ? "json" : "raw");

@@ -11,6 +11,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { memo, useEffect, useRef } from "react";
 
 import type { SpanItem } from "@/lib/api-types";
+import { barLabelPlacement } from "@/lib/bar-label";
 import { formatCompact, formatCost, formatDuration } from "@/lib/format";
 import type { Tree, TreeNode } from "@/lib/layout";
 import { placeInWindow, pointInWindow, type ViewWindow } from "@/lib/zoom";
@@ -138,6 +139,7 @@ const SpanRow = memo(function SpanRow(props: RowProps) {
   const span = node.span;
   const isError = span.status_code === "error";
   const bar = placeInWindow(span.offset_ms, span.duration_ms, view);
+  const label = barLabelPlacement(bar.leftPct, bar.widthPct);
   const indent = Math.min(node.depth, MAX_INDENT_LEVELS) * INDENT_PX;
   const orphan = node.isOrphan || span.is_orphan;
   const onPath = criticalParts !== undefined;
@@ -222,8 +224,9 @@ const SpanRow = memo(function SpanRow(props: RowProps) {
         })}
         {bar.visible ? (
           <span
-            className="barlabel"
-            style={bar.leftPct + bar.widthPct > 75 ? { right: `${100 - bar.leftPct}%`, paddingRight: 4 } : { left: `${bar.leftPct + bar.widthPct}%` }}
+            className={`barlabel${label.inside ? " inside" : ""}`}
+            style={label.style}
+            data-testid="bar-label"
           >
             {isError ? (
               <span className="marker err" title={span.status_message || "error"} data-marker="error">

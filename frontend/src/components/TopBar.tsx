@@ -25,6 +25,8 @@ export function TopBar() {
         </Link>
         <nav>
           <Link href="/">Traces</Link>
+          <Link href="/sessions/">Sessions</Link>
+          <Link href="/dashboard/">Dashboard</Link>
           <Link href="/import/">Import</Link>
         </nav>
         <span className="spacer" />

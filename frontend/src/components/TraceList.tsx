@@ -1,16 +1,31 @@
 "use client";
 
-/** The trace list: every `/api/traces` filter kept in the URL, sorting, cursor-based "load more". */
+/**
+ * The trace list: every `/api/traces` filter kept in the URL, sorting (also by column header), cursor-based
+ * "load more", the total count, and the loaded pages and scroll position restored on Back.
+ */
 
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { getJson } from "@/lib/api";
-import type { Facets, TracePage, TraceSummary } from "@/lib/api-types";
-import { apiQuery, FILTER_KEYS, type FilterKey, listStateQuery, type ListState, parseListState, RANGES, SORTS } from "@/lib/filters";
+import type { Facets, TraceCount, TracePage, TraceSummary } from "@/lib/api-types";
+import {
+  apiQuery,
+  columnSort,
+  FILTER_KEYS,
+  type FilterKey,
+  listStateQuery,
+  type ListState,
+  parseListState,
+  RANGES,
+  type SortColumn,
+  SORTS,
+} from "@/lib/filters";
 import { toggleSelection } from "@/lib/compare";
-import { formatCost, formatDuration, formatInt } from "@/lib/format";
+import { formatCost, formatDuration, formatInt, plural } from "@/lib/format";
+import { cameBack, loadList, saveList } from "@/lib/list-cache";
 
 import { ErrorState, Id, isTyping, Loading, StatusBadge, Time } from "./common";
 import { CompareBar, PickCell } from "./CompareSelection";
@@ -25,6 +40,8 @@ export function TraceList() {
 
   const [items, setItems] = useState<TraceSummary[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
+  const [total, setTotal] = useState<TraceCount | null>(null);
+  const [restoredScroll, setRestoredScroll] = useState<number | null>(null);
   const [loading, setLoading] = useState(true);
   const [loadingMore, setLoadingMore] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -41,6 +58,15 @@ export function TraceList() {
   );
 
   useEffect(() => {
+    const cached = cameBack() ? loadList(query) : null;
+    if (cached) {
+      setItems(cached.items);
+      setCursor(cached.cursor);
+      setTotal(cached.total);
+      setRestoredScroll(cached.scrollY);
+      setLoading(false);
+      return;
+    }
     const controller = new AbortController();
     setLoading(true);
     setError(null);
@@ -48,6 +74,7 @@ export function TraceList() {
       .then((page) => {
         setItems(page.items);
         setCursor(page.next_cursor);
+        setTotal(page.total);
         setLoading(false);
       })
       .catch((e: unknown) => {
@@ -55,10 +82,49 @@ export function TraceList() {
         setError(e);
         setItems([]);
         setCursor(null);
+        setTotal(null);
         setLoading(false);
       });
     return () => controller.abort();
-  }, [state]);
+  }, [state, query]);
+
+  // Keep what is loaded, and where the page is scrolled, for Back from a trace.
+  const scrollY = useRef(0);
+  useEffect(() => {
+    if (!loading && !error) saveList({ query, items, cursor, total, scrollY: scrollY.current });
+  }, [query, items, cursor, total, loading, error]);
+  // Opening a trace records where the list was: the navigation scrolls the window to the top before this
+  // page unmounts, so the position is taken at the click, and later scroll events are ignored.
+  const leaving = useRef(false);
+  const rememberScroll = useCallback(() => {
+    scrollY.current = window.scrollY;
+    leaving.current = true;
+    const cached = loadList(query);
+    if (cached) saveList({ ...cached, scrollY: scrollY.current });
+  }, [query]);
+  useEffect(() => {
+    leaving.current = false;
+    let timer = 0;
+    const onScroll = () => {
+      if (leaving.current) return;
+      scrollY.current = window.scrollY;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(() => {
+        const cached = loadList(query);
+        if (cached && !leaving.current) saveList({ ...cached, scrollY: scrollY.current });
+      }, 150);
+    };
+    window.addEventListener("scroll", onScroll, { passive: true });
+    return () => {
+      window.removeEventListener("scroll", onScroll);
+      window.clearTimeout(timer);
+    };
+  }, [query]);
+  useEffect(() => {
+    if (restoredScroll === null) return;
+    const frame = window.requestAnimationFrame(() => window.scrollTo(0, restoredScroll));
+    return () => window.cancelAnimationFrame(frame);
+  }, [restoredScroll]);
 
   useEffect(() => {
     getJson<Facets>("/api/facets")
@@ -83,6 +149,12 @@ export function TraceList() {
   return (
     <div className="page">
       <FilterBar state={state} facets={facets} facetsError={facetsError} onChange={navigate} />
+      <div className="listhead">
+        <span data-testid="total-count">{loading || !total ? "\u00a0" : totalText(total)}</span>
+        <Link href={`/dashboard/${query ? `?${listStateQuery(state)}` : ""}`} data-testid="dashboard-link">
+          Dashboard for these filters →
+        </Link>
+      </div>
       {error ? <ErrorState error={error} what="the trace list" /> : null}
       {loading ? (
         <Loading what="traces" />
@@ -94,9 +166,18 @@ export function TraceList() {
       ) : items.length > 0 ? (
         <>
           <CompareBar picked={picked} onClear={() => setPicked([])} />
-          <TraceTable items={items} picked={picked} onPick={(id) => setPicked((previous) => toggleSelection(previous, id))} />
+          <TraceTable
+            items={items}
+            picked={picked}
+            onPick={(id) => setPicked((previous) => toggleSelection(previous, id))}
+            sort={state.sort}
+            onSort={(sort) => navigate({ ...state, sort })}
+            onOpen={rememberScroll}
+          />
           <div style={{ margin: "10px 0", display: "flex", gap: 12, alignItems: "center" }}>
-            <span className="muted">{items.length} traces shown</span>
+            <span className="muted">
+              {formatInt(items.length)} shown{total ? <> of {totalText(total)}</> : null}
+            </span>
             {cursor ? (
               <button type="button" onClick={loadMore} disabled={loadingMore}>
                 {loadingMore ? "Loading…" : "Load more"}
@@ -111,25 +192,55 @@ export function TraceList() {
   );
 }
 
-function TraceTable({ items, picked, onPick }: { items: TraceSummary[]; picked: readonly string[]; onPick: (traceId: string) => void }) {
+function totalText(total: TraceCount): string {
+  return total.exact ? plural(total.count, "trace") : `more than ${plural(total.count, "trace")}`;
+}
+
+function SortHeader({ column, label, sort, onSort, numeric = false }: { column: SortColumn; label: string; sort: string; onSort: (sort: string) => void; numeric?: boolean }) {
+  const { next, arrow } = columnSort(column, sort);
+  return (
+    <th className={numeric ? "num" : undefined} aria-sort={arrow === "↓" ? "descending" : arrow === "↑" ? "ascending" : "none"}>
+      <button type="button" className="sorthead" onClick={() => onSort(next)} data-testid={`sort-${column}`} title={`Sort by ${label.toLowerCase()}`}>
+        {label}
+        <span aria-hidden="true">{arrow || "↕"}</span>
+      </button>
+    </th>
+  );
+}
+
+function TraceTable({
+  items,
+  picked,
+  onPick,
+  sort,
+  onSort,
+  onOpen,
+}: {
+  items: TraceSummary[];
+  picked: readonly string[];
+  onPick: (traceId: string) => void;
+  sort: string;
+  onSort: (sort: string) => void;
+  onOpen: () => void;
+}) {
   const router = useRouter();
   return (
     <table className="traces" data-testid="trace-table">
       <thead>
         <tr>
           <th className="pick" title="Pick two traces to compare">⇄</th>
-          <th>Time</th>
+          <SortHeader column="time" label="Time" sort={sort} onSort={onSort} />
           <th>Root span</th>
           <th>Trace id</th>
           <th>Service</th>
           <th>Env</th>
           <th>Status</th>
-          <th className="num">Duration</th>
+          <SortHeader column="duration" label="Duration" sort={sort} onSort={onSort} numeric />
           <th className="num">Spans</th>
           <th className="num">LLM calls</th>
           <th className="num">Tools</th>
-          <th className="num">Tokens</th>
-          <th className="num">Cost</th>
+          <SortHeader column="tokens" label="Tokens" sort={sort} onSort={onSort} numeric />
+          <SortHeader column="cost" label="Cost" sort={sort} onSort={onSort} numeric />
           <th>Models</th>
         </tr>
       </thead>
@@ -137,13 +248,22 @@ function TraceTable({ items, picked, onPick }: { items: TraceSummary[]; picked: 
         {items.map((trace) => {
           const href = `/trace/?id=${trace.trace_id}`;
           return (
-            <tr key={trace.trace_id} data-testid="trace-row" data-trace-id={trace.trace_id} onClick={() => router.push(href)}>
+            <tr key={trace.trace_id} data-testid="trace-row" data-trace-id={trace.trace_id} onClick={() => {
+                onOpen();
+                router.push(href);
+              }}>
               <PickCell traceId={trace.trace_id} picked={picked} onToggle={onPick} />
               <td>
                 <Time iso={trace.start_time} />
               </td>
               <td>
-                <Link href={href} onClick={(e) => e.stopPropagation()}>
+                <Link
+                  href={href}
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    onOpen();
+                  }}
+                >
                   {trace.root_span_name || <span className="muted">(no root span)</span>}
                 </Link>
               </td>
@@ -154,8 +274,8 @@ function TraceTable({ items, picked, onPick }: { items: TraceSummary[]; picked: 
               <td>{trace.environment}</td>
               <td className="nowrap">
                 <StatusBadge status={trace.status} />
-                {trace.retry_count > 0 ? <span className="badge warn" title="retries">↻{trace.retry_count}</span> : null}
-                {trace.timeout_count > 0 ? <span className="badge warn" title="timeouts">timeout {trace.timeout_count}</span> : null}
+                {trace.retry_count > 0 ? <span className="badge warn" title={plural(trace.retry_count, "retry", "retries")}>↻{trace.retry_count}</span> : null}
+                {trace.timeout_count > 0 ? <span className="badge warn" title={plural(trace.timeout_count, "timeout")}>{plural(trace.timeout_count, "timeout")}</span> : null}
                 {trace.orphan_count > 0 ? <span className="badge" title="orphan spans (parent never received)">orphans {trace.orphan_count}</span> : null}
               </td>
               <td className="num" data-testid="duration" data-ms={trace.duration_ms}>
@@ -271,8 +391,33 @@ function FilterBar({
           <option value="error">error</option>
         </select>
       </label>
-      {text("model", "Model", { list: "facet-models" })}
+      {text("model", "Model contains", { list: "facet-models" })}
       {text("tool", "Tool contains", { list: "facet-tools" })}
+      <fieldset className="flags">
+        <legend>Only traces with</legend>
+        {(
+          [
+            ["has_errors", "errors"],
+            ["has_retries", "retries"],
+            ["has_timeouts", "timeouts"],
+          ] as const
+        ).map(([key, label]) => (
+          <label key={key} className="check">
+            <input
+              type="checkbox"
+              name={key}
+              checked={state.filters[key] === "true"}
+              onChange={(e) => submit({ filters: { [key]: e.target.checked ? "true" : "" } })}
+            />
+            {label}
+          </label>
+        ))}
+        <label className="check">
+          ≥
+          <input className="narrow" name="min_retries" type="number" min={0} placeholder="n" value={draft.min_retries ?? ""} onChange={(e) => setDraft({ ...draft, min_retries: e.target.value })} />
+          retries
+        </label>
+      </fieldset>
       <label>
         Duration ms
         <span className="pair">

@@ -14,7 +14,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { getJson } from "@/lib/api";
 import type { SpanItem, SpanPage, SpanSearchResult, TraceDetail } from "@/lib/api-types";
 import { compareHref } from "@/lib/compare";
-import { formatCost, formatDuration, formatInt } from "@/lib/format";
+import { formatCost, formatDuration, formatInt, plural } from "@/lib/format";
 import { ancestorIds, buildTree, moveSelection, visibleRows } from "@/lib/layout";
 import { indexesWhere, mergeMatches, nextTarget } from "@/lib/navigation";
 import { clampWindow, fullWindow, panToShow, type ViewWindow, windowTicks, zoomAt } from "@/lib/zoom";
@@ -100,7 +100,7 @@ export function TraceView() {
   if (error) {
     return (
       <div className="page">
-        <ErrorState error={error} what="this trace" />
+        <ErrorState error={error} what="the trace" />
         <Link href="/">Back to the trace list</Link>
       </div>
     );
@@ -403,13 +403,13 @@ function TraceWorkspace({
                     title="Go to the first failed span"
                     data-testid="jump-first-error"
                   >
-                    {trace.error_count} {trace.error_count === 1 ? "error" : "errors"}
+                    {plural(trace.error_count, "error")}
                   </button>
                 </>
               ) : null}
-              {trace.retry_count ? <> · {trace.retry_count} retries</> : null}
-              {trace.timeout_count ? <> · {trace.timeout_count} timeouts</> : null}
-              {orphanCount ? <> · {orphanCount} orphans</> : null}
+              {trace.retry_count ? <> · {plural(trace.retry_count, "retry", "retries")}</> : null}
+              {trace.timeout_count ? <> · {plural(trace.timeout_count, "timeout")}</> : null}
+              {orphanCount ? <> · {plural(orphanCount, "orphan")}</> : null}
             </dd>
           </div>
           <div>

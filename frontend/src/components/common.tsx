@@ -107,7 +107,7 @@ export function ErrorState({ error, what }: { error: unknown; what: string }) {
     case "not_found":
       message = (
         <>
-          {what[0]?.toUpperCase() + what.slice(1)} not found (HTTP 404): {error.message}
+          {capitalized(what.replace(/^(the|this) /, ""))} not found (HTTP 404): {error.message}
         </>
       );
       break;
@@ -131,6 +131,10 @@ export function ErrorState({ error, what }: { error: unknown; what: string }) {
       {message}
     </div>
   );
+}
+
+function capitalized(text: string): string {
+  return (text[0]?.toUpperCase() ?? "") + text.slice(1);
 }
 
 /** True when a key press came from a text field, where arrow keys and `/` belong to the field. */

@@ -68,6 +68,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/payloads": {
         parameters: {
             query?: never;
@@ -93,6 +109,38 @@ export interface paths {
             cookie?: never;
         };
         get: operations["payloads_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["sessions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["sessions_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -442,6 +490,35 @@ export interface components {
             changed: boolean;
             lines: string[];
         };
+        Metrics: {
+            group_by: string;
+            bucket_seconds: number;
+            /** @description Start of every bucket in the range */
+            buckets: string[];
+            series: components["schemas"]["MetricsPoint"][];
+            tools: components["schemas"]["ToolMetrics"][];
+            models: components["schemas"]["ModelMetrics"][];
+        };
+        MetricsPoint: {
+            /** Format: double */
+            p50_ms: number | null;
+            /** Format: double */
+            p95_ms: number | null;
+            /** Format: double */
+            p99_ms: number | null;
+            bucket_start: string;
+            /** @description Service, model or tool; empty without group_by */
+            group: string;
+            trace_count: number;
+            span_count: number;
+            /** @description Errored traces, or errored spans when grouped by model/tool */
+            error_count: number;
+            /** Format: double */
+            error_rate: number;
+            total_tokens: number;
+            /** Format: decimal */
+            cost_usd: string;
+        };
         ModelBreakdown: {
             model: string;
             provider: string;
@@ -451,6 +528,24 @@ export interface components {
             total_tokens: number;
             /** Format: decimal */
             cost_usd: string;
+        };
+        ModelMetrics: {
+            /** Format: double */
+            p50_ms: number | null;
+            /** Format: double */
+            p95_ms: number | null;
+            /** Format: double */
+            p99_ms: number | null;
+            call_count: number;
+            error_count: number;
+            /** Format: double */
+            error_rate: number;
+            retry_count: number;
+            timeout_count: number;
+            total_tokens: number;
+            /** Format: decimal */
+            cost_usd: string;
+            model: string;
         };
         /** @enum {unknown} */
         NullEnum: null;
@@ -556,6 +651,74 @@ export interface components {
             service: string;
             span_count: number;
             error_count: number;
+        };
+        SessionDetail: {
+            session: components["schemas"]["SessionSummary"];
+            turns: components["schemas"]["SessionTurn"][];
+            /** @description True when the session has more than 1000 turns */
+            truncated: boolean;
+        };
+        SessionList: {
+            items: components["schemas"]["SessionSummary"][];
+            next_cursor: string | null;
+        };
+        SessionSummary: {
+            session_id: string;
+            turns: number;
+            start_time: string;
+            last_start_time: string;
+            end_time: string;
+            /** Format: double */
+            duration_ms: number;
+            span_count: number;
+            /** @description Errored spans over all turns */
+            error_count: number;
+            /** @description Turns (traces) with at least one error */
+            error_turns: number;
+            retry_count: number;
+            timeout_count: number;
+            input_tokens: number;
+            output_tokens: number;
+            total_tokens: number;
+            /** Format: decimal */
+            cost_usd: string;
+        };
+        SessionTurn: {
+            trace_id: string;
+            root_span_id?: string;
+            root_span_name?: string;
+            service?: string;
+            environment?: string;
+            status?: components["schemas"]["TraceSummaryStatusEnum"];
+            readonly start_time: string;
+            readonly end_time: string;
+            start_unix_nano: string;
+            end_unix_nano: string;
+            /** Format: double */
+            readonly duration_ms: number;
+            span_count: number;
+            error_count: number;
+            llm_call_count: number;
+            tool_call_count: number;
+            retry_count: number;
+            timeout_count: number;
+            orphan_count: number;
+            /** Format: int64 */
+            input_tokens?: number;
+            /** Format: int64 */
+            output_tokens?: number;
+            /** Format: int64 */
+            total_tokens?: number;
+            /** Format: decimal */
+            cost_usd: string;
+            models: string[];
+            tools: string[];
+            session_id?: string;
+            source?: components["schemas"]["SourceEnum"];
+            /** Format: date-time */
+            readonly ingested_at: string;
+            /** @description Payload refs of the turn's root span (its input and output); contents via /api/payloads/{ref} */
+            readonly root_payload_refs: components["schemas"]["PayloadRef"][];
         };
         /**
          * @description * `otlp` - Otlp
@@ -723,6 +886,30 @@ export interface components {
          * @enum {string}
          */
         SubjectEnum: "stored" | "bundle";
+        ToolMetrics: {
+            /** Format: double */
+            p50_ms: number | null;
+            /** Format: double */
+            p95_ms: number | null;
+            /** Format: double */
+            p99_ms: number | null;
+            call_count: number;
+            error_count: number;
+            /** Format: double */
+            error_rate: number;
+            retry_count: number;
+            timeout_count: number;
+            total_tokens: number;
+            /** Format: decimal */
+            cost_usd: string;
+            tool: string;
+        };
+        TraceCount: {
+            /** @description Matching traces; a lower bound when `exact` is false. */
+            count: number;
+            /** @description False when counting stopped at TRACE_COUNT_LIMIT: more match. */
+            exact: boolean;
+        };
         TraceDetail: {
             trace: components["schemas"]["TraceSummary"];
             root_span: components["schemas"]["SpanItem"] | null;
@@ -735,6 +922,8 @@ export interface components {
         TraceList: {
             items: components["schemas"]["TraceSummary"][];
             next_cursor: string | null;
+            /** @description On the first page only (no cursor); null after. */
+            total: components["schemas"]["TraceCount"] | null;
         };
         TraceSummary: {
             trace_id: string;
@@ -766,6 +955,7 @@ export interface components {
             cost_usd: string;
             models: string[];
             tools: string[];
+            session_id?: string;
             source?: components["schemas"]["SourceEnum"];
             /** Format: date-time */
             readonly ingested_at: string;
@@ -885,6 +1075,70 @@ export interface operations {
             };
         };
     };
+    metrics: {
+        parameters: {
+            query?: {
+                /** @description Bucket width; chosen for about 60 buckets when left out */
+                bucket_seconds?: number;
+                cursor?: string | null;
+                end?: string;
+                environment?: string;
+                /**
+                 * @description * `service` - service
+                 *     * `model` - model
+                 *     * `tool` - tool
+                 */
+                group_by?: "service" | "model" | "tool" | "";
+                has_errors?: boolean | null;
+                has_retries?: boolean | null;
+                has_timeouts?: boolean | null;
+                limit?: number;
+                max_cost?: string;
+                max_duration_ms?: number;
+                max_tokens?: number;
+                min_cost?: string;
+                min_duration_ms?: number;
+                min_retries?: number;
+                min_tokens?: number;
+                model?: string;
+                q?: string;
+                service?: string;
+                session_id?: string;
+                /**
+                 * @description * `newest` - newest
+                 *     * `oldest` - oldest
+                 *     * `slowest` - slowest
+                 *     * `most_expensive` - most_expensive
+                 *     * `most_tokens` - most_tokens
+                 *     * `fastest` - fastest
+                 *     * `cheapest` - cheapest
+                 *     * `fewest_tokens` - fewest_tokens
+                 */
+                sort?: "newest" | "oldest" | "slowest" | "most_expensive" | "most_tokens" | "fastest" | "cheapest" | "fewest_tokens";
+                start?: string;
+                /**
+                 * @description * `ok` - ok
+                 *     * `error` - error
+                 */
+                status?: "ok" | "error";
+                tool?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Metrics"];
+                };
+            };
+        };
+    };
     payloads_create: {
         parameters: {
             query?: never;
@@ -930,6 +1184,83 @@ export interface operations {
             };
         };
     };
+    sessions_list: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                end?: string;
+                environment?: string;
+                has_errors?: boolean | null;
+                has_retries?: boolean | null;
+                has_timeouts?: boolean | null;
+                limit?: number;
+                max_cost?: string;
+                max_duration_ms?: number;
+                max_tokens?: number;
+                min_cost?: string;
+                min_duration_ms?: number;
+                min_retries?: number;
+                min_tokens?: number;
+                min_turns?: number;
+                model?: string;
+                q?: string;
+                service?: string;
+                session_id?: string;
+                /**
+                 * @description * `newest` - newest
+                 *     * `oldest` - oldest
+                 *     * `most_turns` - most_turns
+                 *     * `longest` - longest
+                 *     * `most_tokens` - most_tokens
+                 *     * `most_expensive` - most_expensive
+                 *     * `most_errors` - most_errors
+                 */
+                sort?: "newest" | "oldest" | "most_turns" | "longest" | "most_tokens" | "most_expensive" | "most_errors";
+                start?: string;
+                /**
+                 * @description * `ok` - ok
+                 *     * `error` - error
+                 */
+                status?: "ok" | "error";
+                tool?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+        };
+    };
+    sessions_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionDetail"];
+                };
+            };
+        };
+    };
     spans_retrieve: {
         parameters: {
             query?: {
@@ -960,24 +1291,32 @@ export interface operations {
                 cursor?: string | null;
                 end?: string;
                 environment?: string;
+                has_errors?: boolean | null;
+                has_retries?: boolean | null;
+                has_timeouts?: boolean | null;
                 limit?: number;
                 max_cost?: string;
                 max_duration_ms?: number;
                 max_tokens?: number;
                 min_cost?: string;
                 min_duration_ms?: number;
+                min_retries?: number;
                 min_tokens?: number;
                 model?: string;
                 q?: string;
                 service?: string;
+                session_id?: string;
                 /**
                  * @description * `newest` - newest
                  *     * `oldest` - oldest
                  *     * `slowest` - slowest
                  *     * `most_expensive` - most_expensive
                  *     * `most_tokens` - most_tokens
+                 *     * `fastest` - fastest
+                 *     * `cheapest` - cheapest
+                 *     * `fewest_tokens` - fewest_tokens
                  */
-                sort?: "newest" | "oldest" | "slowest" | "most_expensive" | "most_tokens";
+                sort?: "newest" | "oldest" | "slowest" | "most_expensive" | "most_tokens" | "fastest" | "cheapest" | "fewest_tokens";
                 start?: string;
                 /**
                  * @description * `ok` - ok

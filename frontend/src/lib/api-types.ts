@@ -76,3 +76,16 @@ export type PayloadDiff = Sent<Schemas["PayloadDiff"]>;
 export type CompareRow = Omit<Sent<Schemas["CompareRow"]>, "payload_diffs"> & { payload_diffs?: PayloadDiff[] };
 export type RunTotals = Sent<Schemas["RunTotals"]>;
 export type Comparison = Omit<Sent<Schemas["Compare"]>, "rows"> & { rows: CompareRow[] };
+
+export type TraceCount = Sent<Schemas["TraceCount"]>;
+export type SessionSummary = Sent<Schemas["SessionSummary"]>;
+export type SessionPage = Sent<Schemas["SessionList"]>;
+export type SessionTurn = Sent<Schemas["SessionTurn"]>;
+export type SessionDetail = Sent<Schemas["SessionDetail"]>;
+
+export type Metrics = Sent<Schemas["Metrics"]>;
+export type MetricsPoint = Sent<Schemas["MetricsPoint"]>;
+export type ToolMetrics = Sent<Schemas["ToolMetrics"]>;
+export type ModelMetrics = Sent<Schemas["ModelMetrics"]>;
+/** What `/api/metrics` groups by (`group_by`); empty: not grouped. */
+export type MetricsGroup = "" | "service" | "model" | "tool";

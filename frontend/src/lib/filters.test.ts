@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { apiQuery, listStateQuery, parseListState } from "./filters";
+import { apiQuery, columnSort, listStateQuery, parseListState } from "./filters";
 
 describe("list state in the URL", () => {
   it("round-trips every filter, the range and the sort", () => {
@@ -40,5 +40,20 @@ describe("apiQuery", () => {
       limit: "50",
       cursor: "abc",
     });
+  });
+});
+
+describe("column header sorts", () => {
+  it("sorts descending first, then toggles", () => {
+    expect(columnSort("duration", "newest")).toEqual({ next: "slowest", arrow: "" });
+    expect(columnSort("duration", "slowest")).toEqual({ next: "fastest", arrow: "↓" });
+    expect(columnSort("duration", "fastest")).toEqual({ next: "slowest", arrow: "↑" });
+    expect(columnSort("time", "newest")).toEqual({ next: "oldest", arrow: "↓" });
+  });
+
+  it("keeps the flag filters and new sorts in the URL", () => {
+    const state = parseListState(new URLSearchParams("has_retries=true&min_retries=3&sort=cheapest&session_id=c1"));
+    expect(state.filters).toEqual({ has_retries: "true", min_retries: "3", session_id: "c1" });
+    expect(state.sort).toBe("cheapest");
   });
 });

@@ -17,6 +17,11 @@ export const FILTER_KEYS = [
   "min_cost",
   "max_cost",
   "q",
+  "has_errors",
+  "has_retries",
+  "has_timeouts",
+  "min_retries",
+  "session_id",
   "start",
   "end",
 ] as const;
@@ -29,7 +34,28 @@ export const SORTS = [
   { value: "slowest", label: "Slowest" },
   { value: "most_expensive", label: "Most expensive" },
   { value: "most_tokens", label: "Most tokens" },
+  { value: "fastest", label: "Fastest" },
+  { value: "cheapest", label: "Cheapest" },
+  { value: "fewest_tokens", label: "Fewest tokens" },
 ] as const;
+
+/** Column headers that sort the list: each pair is descending, then ascending on a second click. */
+export const COLUMN_SORTS = {
+  time: ["newest", "oldest"],
+  duration: ["slowest", "fastest"],
+  tokens: ["most_tokens", "fewest_tokens"],
+  cost: ["most_expensive", "cheapest"],
+} as const;
+
+export type SortColumn = keyof typeof COLUMN_SORTS;
+
+/** The sort a click on a column header asks for, and the header's arrow for the current sort. */
+export function columnSort(column: SortColumn, current: string): { next: string; arrow: "" | "↓" | "↑" } {
+  const [descending, ascending] = COLUMN_SORTS[column];
+  if (current === descending) return { next: ascending, arrow: "↓" };
+  if (current === ascending) return { next: descending, arrow: "↑" };
+  return { next: descending, arrow: "" };
+}
 
 export const RANGES = [
   { value: "15m", label: "Last 15 min", ms: 15 * 60_000 },

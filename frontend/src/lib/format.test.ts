@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { csrfToken } from "./api";
-import { formatBytes, formatCompact, formatCost, formatDuration, formatRelative } from "./format";
+import { formatBytes, formatCompact, formatCost, formatDuration, formatRelative, plural } from "./format";
 
 describe("format", () => {
   it("shows costs in USD with at most 4 significant digits", () => {
@@ -42,5 +42,15 @@ describe("format", () => {
 describe("formatCompact", () => {
   it("shortens large counts to three significant digits", () => {
     expect([850, 12_400, 1_234_567].map(formatCompact)).toEqual(["850", "12.4k", "1.23M"]);
+  });
+});
+
+describe("plural", () => {
+  it("agrees with the count", () => {
+    expect(plural(1, "error")).toBe("1 error");
+    expect(plural(2, "error")).toBe("2 errors");
+    expect(plural(0, "timeout")).toBe("0 timeouts");
+    expect(plural(1, "retry", "retries")).toBe("1 retry");
+    expect(plural(1200, "retry", "retries")).toBe("1,200 retries");
   });
 });

@@ -75,3 +75,8 @@ export function formatCompact(value: number): string {
   if (Math.abs(value) < 1_000_000) return `${Number((value / 1000).toPrecision(3))}k`;
   return `${Number((value / 1_000_000).toPrecision(3))}M`;
 }
+
+/** "1 error", "3 errors", "1 retry", "2 retries": a count with its noun in the right number. */
+export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${formatInt(count)} ${count === 1 ? singular : pluralForm}`;
+}

@@ -2,7 +2,10 @@
 
 The runs come from the SDK's demo agent (`tracefoundry.demo`). Against the local server (a loopback URL)
 without `--ingest-key`, the command issues a temporary ingest key in this installation's database and
-revokes it when the load is done, so the server at `--url` must use the same database.
+deletes it when the load is done, so the server at `--url` must use the same database; it then also reports
+the payloads from that database (which the spans name, which are stored), not from the uploader's counters,
+which count upload attempts: content dropped from a full upload queue is often stored through another span
+naming the same bytes.
 """
 
 import sys
@@ -15,10 +18,14 @@ from tracefoundry.demo import ALL_SCENARIOS, send_demo_traces
 from tracefoundry.demo.load import SERVICE_NAME, LoadSummary, endpoints
 
 from accounts.models import IngestKey
+from payloads import refs
+from payloads.models import PayloadBlob
+from traces.models import Span
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _BAR_WIDTH = 30
+_REF_PREFIX = "tracefoundry.payload."
 
 
 class Command(BaseCommand):
@@ -72,28 +79,49 @@ class Command(BaseCommand):
             )
         finally:
             if temporary is not None:
-                temporary.revoke()
-        self._report(summary, url, server)
+                temporary.delete()  # nobody else ever held it: nothing to keep for the record
+        self._report(summary, url, server, stored_payloads(summary.trace_ids) if temporary is not None else None)
         if summary.spans_failed:
             raise CommandError(f"{summary.spans_failed} spans were refused or not delivered (see the log above)")
 
-    def _report(self, summary: LoadSummary, url: str, server: str) -> None:
+    def _report(self, summary: LoadSummary, url: str, server: str, stored: tuple[int, int] | None) -> None:
         scenarios = ", ".join(f"{name} {count}" for name, count in sorted(summary.scenarios.items()))
         payloads = summary.payloads
+        if stored is None:
+            payload_line = (
+                f"  payloads: {payloads.uploaded} uploaded, {payloads.retried} retried, "
+                f"{payloads.failed} failed, {payloads.dropped} dropped"
+            )
+        else:
+            named, present = stored
+            payload_line = (
+                f"  payloads: {present} of {named} named by the spans stored, {named - present} missing "
+                f"({payloads.uploaded} uploaded by this run, {payloads.retried} retried)"
+            )
         lines = [
             f"Sent {summary.traces} traces (seed {summary.seed}) to {url} in {summary.seconds:.1f} s",
             f"  spans: {summary.spans_exported} delivered, {summary.spans_failed} refused or lost",
             f"  scenarios: {scenarios}",
             f"  runs ending in an error: {summary.errors}",
             f"  tokens: {summary.input_tokens} in, {summary.output_tokens} out; cost ${summary.cost_usd:.4f}",
-            f"  payloads: {payloads.uploaded} uploaded, {payloads.retried} retried, "
-            f"{payloads.failed} failed, "
-            f"{payloads.dropped} dropped",
+            payload_line,
             f"Explorer: {server}/?service={SERVICE_NAME}",
         ]
         if summary.trace_ids:
             lines.append(f"First trace: {server}/trace/?id={summary.trace_ids[0]}")
         self.stdout.write("\n".join(lines))
+
+
+def stored_payloads(trace_ids: list[str]) -> tuple[int, int]:
+    """(distinct payloads the traces' spans name, how many of them are stored), from this database."""
+    named: set[str] = set()
+    for attributes in Span.objects.filter(trace_id__in=trace_ids).values_list("attributes", flat=True).iterator():
+        named.update(
+            sha256
+            for key, value in attributes.items()
+            if refs.ref_role(key) and (sha256 := refs.sha256_of_value(value))
+        )
+    return len(named), PayloadBlob.objects.filter(sha256__in=named).count()
 
 
 def _progress(done: int, total: int) -> None:

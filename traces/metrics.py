@@ -1,0 +1,271 @@
+"""Reads behind the dashboards: time-bucketed counts, error rates, latency percentiles, tokens and cost.
+
+Traces are selected with the trace list's filters. Without a group, or grouped by service, the figures are of
+traces (latency = trace duration). Grouped by model or tool they are of the spans calling that model or tool
+(latency = span duration; the time filters then apply to the span's own start). The per-tool and per-model
+tables are always of spans.
+
+Buckets are aligned to multiples of their width since the unix epoch, so the same bucket has the same bounds
+in every answer. Percentiles are exact and interpolated linearly between the two nearest values (as
+Postgres' `percentile_cont`): Postgres computes them with `percentile_cont`; SQLite, which has no such
+aggregate, ranks the values with window functions and returns only the rows next to each percentile's
+position, so no more than six rows per group leave the database.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    BigIntegerField,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+
+from traces.models import Span, StatusCode, TraceStatus
+from traces.queries import TraceFilters, filtered_traces
+from traces.timefmt import iso_from_unix_nano, unix_nano_from_datetime
+
+GROUPS = ("", "service", "model", "tool")
+PERCENTILES = (0.5, 0.95, 0.99)
+BUCKET_LADDER_SECONDS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 7 * 86_400)
+TARGET_BUCKETS = 60
+MAX_BUCKETS = 500
+TABLE_ROWS = 50
+_SPAN_GROUP_COLUMNS = {"model": "model", "tool": "tool_name"}
+_NS = 1_000_000_000
+# Spans are counted by a column that is never null and is in the model and tool indexes, so Postgres answers the
+# per-model and per-tool figures from those indexes alone (COUNT of the primary key would read the table).
+_SPAN_ROW = "start_unix_nano"
+
+
+class TooManyBuckets(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Metrics:
+    group_by: str
+    bucket_seconds: int
+    buckets: list[str]  # ISO start of every bucket in the range, empty ones included
+    series: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+    models: list[dict[str, Any]]
+
+
+class PercentileCont(Aggregate):
+    """Postgres' ordered-set aggregate `percentile_cont(p) WITHIN GROUP (ORDER BY value)`."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, fraction: float) -> None:
+        if fraction not in PERCENTILES:
+            raise ValueError(f"unsupported percentile {fraction}")  # only our constants reach the SQL text
+        super().__init__(expression, fraction=repr(fraction))
+
+
+def metrics(filters: TraceFilters, group_by: str = "", bucket_seconds: int | None = None) -> Metrics:
+    by_span = group_by in _SPAN_GROUP_COLUMNS
+    start, end = _range(filters)
+    if start is None or end is None:
+        return Metrics(group_by, bucket_seconds or BUCKET_LADDER_SECONDS[0], [], [], [], [])
+    width = bucket_seconds or _auto_bucket_seconds(end - start)
+    first, last = start // (width * _NS), end // (width * _NS)
+    if last - first + 1 > MAX_BUCKETS:
+        raise TooManyBuckets(f"{last - first + 1} buckets of {width} s: at most {MAX_BUCKETS}; widen bucket_seconds")
+    rows = _spans(filters, _SPAN_GROUP_COLUMNS[group_by]) if by_span else _traces(filters, group_by)
+    bucket_ns = width * _NS
+    rows = rows.annotate(
+        bucket=ExpressionWrapper(F("start_unix_nano") / Value(bucket_ns), output_field=BigIntegerField())
+    )
+    series = _series(rows, by_span)
+    for point in series:
+        point["bucket_start"] = iso_from_unix_nano(point.pop("bucket") * bucket_ns)
+    return Metrics(
+        group_by=group_by,
+        bucket_seconds=width,
+        buckets=[iso_from_unix_nano(i * bucket_ns) for i in range(first, last + 1)],
+        series=series,
+        tools=_span_table(_spans(filters, "tool_name"), "tool"),
+        models=_span_table(_spans(filters, "model"), "model"),
+    )
+
+
+def _range(filters: TraceFilters) -> tuple[int | None, int | None]:
+    start = unix_nano_from_datetime(filters.start) if filters.start else None
+    end = unix_nano_from_datetime(filters.end) if filters.end else None
+    if start is None or end is None:
+        bounds = filtered_traces(filters).aggregate(first=Min("start_unix_nano"), last=Max("start_unix_nano"))
+        start = start if start is not None else bounds["first"]
+        end = end if end is not None else bounds["last"]
+    if start is not None and end is not None and end < start:
+        return None, None
+    return start, end
+
+
+def _auto_bucket_seconds(span_ns: int) -> int:
+    for width in BUCKET_LADDER_SECONDS:
+        if span_ns // (width * _NS) + 1 <= TARGET_BUCKETS:
+            return width
+    return max(BUCKET_LADDER_SECONDS[-1], -(-span_ns // (_NS * (MAX_BUCKETS - 1))))
+
+
+def _traces(filters: TraceFilters, group_by: str) -> QuerySet[Any]:
+    group = F("service") if group_by == "service" else Value("", output_field=CharField())
+    return (
+        filtered_traces(filters)
+        .order_by()
+        .annotate(
+            group=group,
+            metric_value=F("duration_ns"),
+        )
+    )
+
+
+def _spans(filters: TraceFilters, column: str) -> QuerySet[Any]:
+    """Spans with a value in `column` (model or tool_name) of the traces matching the filters."""
+    spans = Span.objects.exclude(**{column: ""})
+    if filters.start:
+        spans = spans.filter(start_unix_nano__gte=unix_nano_from_datetime(filters.start))
+    if filters.end:
+        spans = spans.filter(start_unix_nano__lte=unix_nano_from_datetime(filters.end))
+    trace_filters = replace(filters, start=None, end=None)
+    if trace_filters != TraceFilters():
+        spans = spans.filter(trace_id__in=filtered_traces(trace_filters).values("trace_id"))
+    return spans.order_by().annotate(group=F(column), metric_value=F("duration_ns"))
+
+
+def _series(rows: QuerySet[Any], by_span: bool) -> list[dict[str, Any]]:
+    keys = ("bucket", "group")
+    aggregates: dict[str, Aggregate]
+    if by_span:
+        aggregates = dict(
+            trace_count=Count("trace_id", distinct=True),
+            span_count=Count(_SPAN_ROW),
+            error_count=Count(_SPAN_ROW, filter=Q(status_code=StatusCode.ERROR)),
+        )
+    else:
+        aggregates = dict(
+            trace_count=Count("pk"),
+            span_count=Sum("span_count"),
+            error_count=Count("pk", filter=Q(status=TraceStatus.ERROR)),
+        )
+    counts = rows.values(*keys).annotate(**aggregates, total_tokens=Sum("total_tokens"), cost_usd=Sum("cost_usd"))
+    points = []
+    for row in _with_percentiles(counts.order_by(*keys), rows, keys):
+        measured = row["span_count"] if by_span else row["trace_count"]
+        points.append(
+            {
+                **row,
+                "error_rate": row["error_count"] / measured if measured else 0.0,
+                "cost_usd": _decimal(row["cost_usd"]),
+            }
+        )
+    return points
+
+
+def _span_table(spans: QuerySet[Any], name: str) -> list[dict[str, Any]]:
+    counts = (
+        spans.values("group")
+        .annotate(
+            call_count=Count(_SPAN_ROW),
+            error_count=Count(_SPAN_ROW, filter=Q(status_code=StatusCode.ERROR)),
+            retry_count=Sum("retry_count"),
+            timeout_count=Count(_SPAN_ROW, filter=Q(is_timeout=True)),
+            total_tokens=Sum("total_tokens"),
+            cost_usd=Sum("cost_usd"),
+        )
+        .order_by("-call_count", "group")[:TABLE_ROWS]
+    )
+    return [
+        {
+            name: row.pop("group"),
+            **row,
+            "error_rate": row["error_count"] / row["call_count"] if row["call_count"] else 0.0,
+            "cost_usd": _decimal(row["cost_usd"]),
+        }
+        for row in _with_percentiles(counts, spans, ("group",))
+    ]
+
+
+def _with_percentiles(counts: QuerySet[Any], rows: QuerySet[Any], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The grouped `counts`, each with p50_ms, p95_ms and p99_ms of the `metric_value` of its `rows`.
+
+    Postgres computes them in the grouped query itself; SQLite in one more query (`_ranked_percentiles`).
+    """
+    if connection.vendor == "postgresql":
+        fractions = {f"p{i}": PercentileCont("metric_value", fraction) for i, fraction in enumerate(PERCENTILES)}
+        return [
+            {**row, **_percentile_fields(tuple(row.pop(name) for name in fractions))}
+            for row in counts.annotate(**fractions)
+        ]
+    grouped = list(counts)
+    if not grouped:
+        return []
+    if keys == ("group",):  # a table limited to its first rows: rank only theirs
+        rows = rows.filter(group__in={row["group"] for row in grouped})
+    percentiles = _ranked_percentiles(rows, keys)
+    return [{**row, **_percentile_fields(percentiles.get(tuple(row[k] for k in keys)))} for row in grouped]
+
+
+def _ranked_percentiles(rows: QuerySet[Any], keys: tuple[str, ...]) -> dict[tuple, tuple[float, ...]]:
+    try:
+        inner, params = rows.values(*keys, "metric_value").query.sql_with_params()
+    except EmptyResultSet:  # a filter that matches nothing by construction (such as `IN ()`)
+        return {}
+    key_list = ", ".join(f'"{key}"' for key in keys)  # our own aliases, never input
+    near = " OR ".join(
+        f"rank_below IN (CAST({fraction!r} * (n - 1) AS INTEGER), CAST({fraction!r} * (n - 1) AS INTEGER) + 1)"
+        for fraction in PERCENTILES
+    )
+    sql = (
+        f"SELECT {key_list}, metric_value, rank_below, n FROM ("  # noqa: S608 (see above)
+        f"SELECT {key_list}, metric_value, "
+        f"ROW_NUMBER() OVER (PARTITION BY {key_list} ORDER BY metric_value) - 1 AS rank_below, "
+        f"COUNT(*) OVER (PARTITION BY {key_list}) AS n FROM ({inner}) AS grouped_values"
+        f") AS ranked WHERE {near}"
+    )
+    values: dict[tuple, dict[int, float]] = defaultdict(dict)
+    sizes: dict[tuple, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for *group, value, rank_below, n in cursor.fetchall():
+            values[tuple(group)][rank_below] = value
+            sizes[tuple(group)] = n
+    return {
+        group: tuple(_interpolated(ranked, sizes[group], f) for f in PERCENTILES) for group, ranked in values.items()
+    }
+
+
+def _interpolated(ranked: dict[int, float], n: int, fraction: float) -> float:
+    position = fraction * (n - 1)
+    below = int(position)
+    low = ranked[below]
+    high = ranked.get(below + 1, low)
+    return low + (high - low) * (position - below)
+
+
+def _percentile_fields(values: tuple[float, ...] | None) -> dict[str, float | None]:
+    names = ("p50_ms", "p95_ms", "p99_ms")
+    if values is None:
+        return dict.fromkeys(names)
+    return {name: value / 1_000_000 for name, value in zip(names, values, strict=True)}
+
+
+def _decimal(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
