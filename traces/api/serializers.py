@@ -45,6 +45,14 @@ class TraceListParamsSerializer(serializers.Serializer):
         return TraceFilters(**{name: value for name, value in self.validated_data.items() if name in names})
 
 
+class TraceDetailParamsSerializer(serializers.Serializer):
+    critical_path = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="false leaves `critical_path` null: it reads every span, which a first screen need not wait for",
+    )
+
+
 class SpanListParamsSerializer(serializers.Serializer):
     limit = serializers.IntegerField(
         required=False,
@@ -319,7 +327,7 @@ class TraceDetailSerializer(serializers.Serializer):
     root_span = SpanItemSerializer(allow_null=True)
     services = ServiceBreakdownSerializer(many=True)
     models = ModelBreakdownSerializer(many=True)
-    critical_path = CriticalPathSerializer()
+    critical_path = CriticalPathSerializer(allow_null=True)
     previous_run_id = serializers.CharField(
         allow_null=True, help_text="The previous trace of the same service and root span name, to compare with"
     )

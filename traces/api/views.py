@@ -18,6 +18,7 @@ from traces.api.serializers import (
     SpanDetailSerializer,
     SpanListParamsSerializer,
     SpanListSerializer,
+    TraceDetailParamsSerializer,
     TraceDetailSerializer,
     TraceListParamsSerializer,
     TraceListSerializer,
@@ -63,8 +64,11 @@ class TraceListView(APIView):
 
 
 class TraceDetailView(APIView):
-    @extend_schema(responses=TraceDetailSerializer)
+    @extend_schema(parameters=[TraceDetailParamsSerializer], responses=TraceDetailSerializer)
     def get(self, request: Request, trace_id: str) -> Response:
+        params = TraceDetailParamsSerializer(data=request.query_params)
+        if not params.is_valid():
+            raise bad_parameter(params.errors)
         try:
             detail = queries.trace_detail(_trace_id(trace_id))
         except Trace.DoesNotExist as exc:
@@ -72,7 +76,7 @@ class TraceDetailView(APIView):
         context = {"trace_start_unix_nano": detail.trace.start_unix_nano}
         answer = {
             **vars(detail),
-            "critical_path": slowness_report(detail.trace.trace_id),
+            "critical_path": slowness_report(detail.trace.trace_id) if params.validated_data["critical_path"] else None,
             "previous_run_id": previous_run_id(detail.trace),
         }
         return Response(TraceDetailSerializer(answer, context=context).data)

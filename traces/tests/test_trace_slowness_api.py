@@ -128,3 +128,20 @@ def test_in_trace_search_finds_attribute_values_and_event_attributes(client: Cli
     assert search("nowhere") == []
     assert client.get(f"/api/traces/{trace_id}/search").status_code == 400
     assert client.get(f"/api/traces/{'e' * 32}/search", {"q": "x"}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_first_screen_asks_for_the_detail_without_the_critical_path(client: Client, viewer) -> None:
+    trace_id = new_trace_id()
+    ingest_request(export_request([SpanSpec(trace_id, new_span_id(), "invoke_agent a", duration_ns=1000 * MS)]))
+    client.force_login(viewer)
+
+    full = client.get(f"/api/traces/{trace_id}")
+    light = client.get(f"/api/traces/{trace_id}?critical_path=false")
+
+    assert full.json()["critical_path"]["span_ids"]
+    assert light.json()["critical_path"] is None
+    assert {k: v for k, v in light.json().items() if k != "critical_path"} == {
+        k: v for k, v in full.json().items() if k != "critical_path"
+    }
+    assert client.get(f"/api/traces/{trace_id}?critical_path=maybe").status_code == 400

@@ -29,6 +29,7 @@ import { WaterfallMinimap } from "./WaterfallMinimap";
 
 const SERVER_SEARCH_DELAY_MS = 250;
 const EMPTY_SET: ReadonlySet<string> = new Set();
+const EMPTY_SELF_TIMES: Readonly<Record<string, number>> = {};
 
 // The first page is small so the first rows show at once; the rest follows in big pages, in the background.
 const FIRST_PAGE = 200;
@@ -74,7 +75,12 @@ export function TraceView() {
       setSpans(received);
       setLoaded(done);
     };
-    getJson<TraceDetail>(`/api/traces/${traceId}`, controller.signal)
+    // The critical path reads every span of the trace: the first screen is drawn without it and it follows.
+    getJson<TraceDetail>(`/api/traces/${traceId}?critical_path=false`, controller.signal)
+      .then((first) => {
+        setDetail(first);
+        return getJson<TraceDetail>(`/api/traces/${traceId}`, controller.signal);
+      })
       .then(setDetail)
       .catch((e: unknown) => {
         if (!controller.signal.aborted) setError(e);
@@ -140,10 +146,10 @@ function TraceWorkspace({
   const ticks = useMemo(() => windowTicks(view, 6), [view]);
   const [highlight, setHighlight] = useState(true);
   const path = detail.critical_path;
-  const criticalIds = useMemo(() => new Set(path.span_ids), [path]);
+  const criticalIds = useMemo(() => new Set(path?.span_ids ?? []), [path]);
   const criticalParts = useMemo(() => {
     const parts = new Map<string, [number, number][]>();
-    for (const segment of path.segments) {
+    for (const segment of path?.segments ?? []) {
       const list = parts.get(segment.span_id) ?? [];
       list.push([segment.start_offset_ms, segment.end_offset_ms]);
       parts.set(segment.span_id, list);
@@ -262,9 +268,13 @@ function TraceWorkspace({
   );
   const stepOnPath = useCallback(
     (direction: 1 | -1) => {
-      const positions = path.span_ids.map((_, i) => i);
-      const target = nextTarget(positions, selectedId ? path.span_ids.indexOf(selectedId) : -1, direction);
-      if (target !== undefined) reveal(path.span_ids[target]!);
+      const ids = path?.span_ids ?? [];
+      const target = nextTarget(
+        ids.map((_, i) => i),
+        selectedId ? ids.indexOf(selectedId) : -1,
+        direction,
+      );
+      if (target !== undefined) reveal(ids[target]!);
     },
     [path, selectedId, reveal],
   );
@@ -440,7 +450,13 @@ function TraceWorkspace({
           </div>
         </dl>
       </section>
-      <SlownessSummary path={path} highlight={highlight} onHighlight={setHighlight} onJump={reveal} onStep={stepOnPath} />
+      {path ? (
+        <SlownessSummary path={path} highlight={highlight} onHighlight={setHighlight} onJump={reveal} onStep={stepOnPath} />
+      ) : (
+        <div className="slowness muted" data-testid="slowness-pending">
+          Working out the critical path…
+        </div>
+      )}
       <div className="workspace">
         <div className="treepane">
           <div className="treetools">
@@ -505,7 +521,7 @@ function TraceWorkspace({
             ticks={ticks}
             view={view}
             critical={highlight ? criticalParts : null}
-            selfTimes={path.self_time_ms}
+            selfTimes={path?.self_time_ms ?? EMPTY_SELF_TIMES}
             scrollToRow={scrollToRow}
             onSelect={select}
             onToggle={toggle}

@@ -915,7 +915,7 @@ export interface components {
             root_span: components["schemas"]["SpanItem"] | null;
             services: components["schemas"]["ServiceBreakdown"][];
             models: components["schemas"]["ModelBreakdown"][];
-            critical_path: components["schemas"]["CriticalPath"];
+            critical_path: components["schemas"]["CriticalPath"] | null;
             /** @description The previous trace of the same service and root span name, to compare with */
             previous_run_id: string | null;
         };
@@ -1343,7 +1343,10 @@ export interface operations {
     };
     traces_retrieve: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description false leaves `critical_path` null: it reads every span, which a first screen need not wait for */
+                critical_path?: boolean;
+            };
             header?: never;
             path: {
                 trace_id: string;
