@@ -1,5 +1,8 @@
-"""Checking the ingest key an OTLP client presents as `Authorization: Bearer <key>`."""
+"""Checking the ingest key an OTLP client presents as `Authorization: Bearer <key>` (or, for the Langfuse SDKs,
+as the password of HTTP Basic)."""
 
+import base64
+import binascii
 from datetime import timedelta
 
 from django.utils import timezone
@@ -10,10 +13,18 @@ from accounts.models import IngestKey, hash_ingest_key
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def authenticate_ingest_key(authorization_header: str) -> IngestKey | None:
-    scheme, _, raw_key = authorization_header.partition(" ")
-    raw_key = raw_key.strip()
-    if scheme.lower() != "bearer" or not raw_key:
+def authenticate_ingest_key(authorization_header: str, basic: bool = False) -> IngestKey | None:
+    """The active key named by the header; with `basic`, HTTP Basic is accepted too: the Langfuse SDKs send their
+    public key as user name (ignored) and their secret key, here an ingest key, as password."""
+    scheme, _, credentials = authorization_header.partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer":
+        raw_key = credentials
+    elif basic and scheme.lower() == "basic":
+        raw_key = _basic_password(credentials)
+    else:
+        return None
+    if not raw_key:
         return None
     key = IngestKey.objects.active().filter(key_hash=hash_ingest_key(raw_key)).first()
     if key is None:
@@ -22,3 +33,11 @@ def authenticate_ingest_key(authorization_header: str) -> IngestKey | None:
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
         IngestKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
+
+
+def _basic_password(credentials: str) -> str:
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[2]

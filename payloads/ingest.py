@@ -38,8 +38,11 @@ from payloads.models import PayloadBlob
 from payloads.redaction import Redactor, redactor_for
 from payloads.row_insert import BlobRow, RefRow, insert_blobs, insert_refs
 
-# (trace_id, span_id) of spans -> their row ids; given by `traces.ingest`, which owns the spans table.
-SpanPkLookup = Callable[[set[tuple[str, str]]], dict[tuple[str, str], int]]
+# Who the refs of a capture belong to: (trace_id, span_id) for a span; log records add their own key, since a
+# span has several (`traces.log_ingest`).
+Owner = tuple[str, ...]
+# Owners -> the row ids of their spans; given by `traces`, which owns the spans table.
+SpanPkLookup = Callable[[set[Owner]], dict[Owner, int]]
 
 _WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="payload-writer")
 _CAPTURES: dict[tuple[str, RedactionMode], SpanCapture] = {}
@@ -72,27 +75,35 @@ def span_capture(redactor: Redactor) -> SpanCapture:
 
 
 class PayloadBatch:
-    """The payloads of one ingest batch, keyed by span; the first copy of a re-sent span wins."""
+    """The payloads of one ingest batch, keyed by owner (a span, or a log record of a span); the first copy of a
+    re-sent owner wins."""
 
     def __init__(self, mode: RedactionMode | str | None = None) -> None:
         self._capture = span_capture(redactor_for(mode))
         self._payloads: dict[str, CapturedPayload] = {}
-        # (trace_id, span_id) -> [(role, attribute, sha256)], declared refs flagged separately.
-        self._refs: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
-        self._declared: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        # owner -> [(role, attribute, sha256)], declared refs flagged separately.
+        self._refs: dict[Owner, list[tuple[str, str, str]]] = {}
+        self._declared: dict[Owner, list[tuple[str, str, str]]] = {}
         self._new_blobs: list[BlobRow] = []
         self._known: set[str] = set()
 
-    def capture(self, span: OtlpSpan) -> OtlpSpan:
-        """The span redacted, with its payloads replaced by refs; the payloads are kept for storing."""
+    def capture(self, span: OtlpSpan, owner: Owner | None = None, attribute: str | None = None) -> OtlpSpan:
+        """The span redacted, with its payloads replaced by refs; the payloads are kept for storing.
+
+        `owner` defaults to (trace_id, span_id); `attribute` replaces the source named on the refs (a log record
+        names itself, so that the refs of several records of one span stay apart)."""
         captured = self._capture.capture(span)
-        key = (span.trace_id, span.span_id)
+        key = owner or (span.trace_id, span.span_id)
         if key not in self._refs:
-            self._refs[key] = [(p.role, p.attribute, p.sha256) for p in captured.payloads]
+            self._refs[key] = [(p.role, attribute or p.attribute, p.sha256) for p in captured.payloads]
             self._declared[key] = [(d.role, d.attribute, d.sha256) for d in captured.declared_refs]
             for payload in captured.payloads:
                 self._payloads.setdefault(payload.sha256, payload)
         return captured.span
+
+    def refs_of(self, owner: Owner) -> list[tuple[str, str, str]]:
+        """(role, attribute, sha256) of the payloads captured for an owner."""
+        return list(self._refs.get(owner, []))
 
     def store_blobs(self) -> None:
         """Encode every payload not stored yet and write the ones too large to keep inline to the payload
@@ -109,10 +120,10 @@ class PayloadBatch:
         """The batch was refused after `store_blobs`: remove the bytes it wrote that no row references."""
         orphans.discard_unreferenced({row.sha256: row.storage_key for row in self._new_blobs if row.storage_key})
 
-    def write_refs(self, new_spans: set[tuple[str, str]], span_pks: SpanPkLookup) -> None:
-        """Blob rows, and the refs of the spans this transaction inserted (`new_spans`, as (trace_id, span_id)):
-        a re-sent span keeps the refs it was first stored with. Inside the spans' transaction, after the spans.
-        `span_pks` gives the row ids of the spans that carry refs (the caller owns the spans table)."""
+    def write_refs(self, new_spans: set[Owner], span_pks: SpanPkLookup) -> None:
+        """Blob rows, and the refs of the owners this transaction inserted (`new_spans`, as (trace_id, span_id) of
+        spans): a re-sent span keeps the refs it was first stored with. Inside the spans' transaction, after the
+        spans. `span_pks` gives the row ids of the spans that carry refs (the caller owns the spans table)."""
         if not self._known and not self._new_blobs:
             return
         now = timezone.now()
@@ -146,6 +157,21 @@ class PayloadBatch:
         vanished = [self._payloads[sha] for sha in self._known - present if sha in self._payloads]
         self._known = present
         self._new_blobs.extend(_blob_rows(vanished))
+
+
+def link_stored_blobs(refs: list[RefRow]) -> list[RefRow]:
+    """Refs to blobs stored earlier (a log record's, kept while its span had not arrived): inside the spans'
+    transaction. A blob that retention removed meanwhile is not linked (the span then shows that ref as
+    expired); the refs linked are returned."""
+    if not refs:
+        return []
+    shas = {ref.sha256 for ref in refs}
+    # Locked, so that retention cannot remove them between this check and the commit.
+    present = set(PayloadBlob.objects.select_for_update().filter(sha256__in=shas).values_list("sha256", flat=True))
+    PayloadBlob.objects.filter(sha256__in=present).update(last_referenced_at=timezone.now())
+    linked = [ref for ref in refs if ref.sha256 in present]
+    insert_refs(linked)
+    return linked
 
 
 def prepare_payload(

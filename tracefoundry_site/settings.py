@@ -184,6 +184,13 @@ SPECTACULAR_SETTINGS = {
 OTLP_MAX_BODY_BYTES = env.int("OTLP_MAX_BODY_BYTES", default=20 * 1024 * 1024)
 OTLP_MAX_DECOMPRESSED_BYTES = env.int("OTLP_MAX_DECOMPRESSED_BYTES", default=64 * 1024 * 1024)
 OTLP_RETRY_AFTER_SECONDS = env.int("OTLP_RETRY_AFTER_SECONDS", default=5)
+# Log records whose span has not arrived yet wait at most this long, and at most this many of them.
+OTLP_LOGS_PENDING_MINUTES = env.float("OTLP_LOGS_PENDING_MINUTES", default=30)
+OTLP_LOGS_PENDING_MAX_RECORDS = env.int("OTLP_LOGS_PENDING_MAX_RECORDS", default=100_000)
+# OTLP/gRPC (`manage.py serve_otlp_grpc`, started by `make run` and the image's `grpc` role).
+GRPC_HOST = env.str("GRPC_HOST", default="127.0.0.1")
+GRPC_PORT = env.int("GRPC_PORT", default=4317)
+GRPC_WORKERS = env.int("GRPC_WORKERS", default=4)
 
 # Work one OTLP request may ask for, refused with 413 before anything is decoded into spans or written: the
 # worst request within both limits finishes in a few seconds (README, Benchmark).

@@ -4,10 +4,12 @@ from drf_spectacular.views import SpectacularAPIView
 
 from tracefoundry_site import explorer
 from traces.admin_retention import retention_page
-from traces.otlp_views import receive_traces
+from traces.otlp_views import receive_langfuse_traces, receive_logs, receive_traces
 
 urlpatterns = [
     path("otlp/v1/traces", receive_traces, name="otlp-traces"),
+    path("otlp/v1/logs", receive_logs, name="otlp-logs"),
+    path("api/public/otel/v1/traces", receive_langfuse_traces, name="langfuse-otel-traces"),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("payloads.api.urls")),
     path("api/", include("traces.api.urls")),

@@ -9,3 +9,10 @@ class IngestResult:
     rejected_spans: int
     error_message: str
     trace_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LogIngestResult:
+    accepted_records: int
+    rejected_records: int
+    error_message: str

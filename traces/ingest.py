@@ -24,6 +24,7 @@ from payloads.contracts import OtlpSpan, RejectedSpan
 from payloads.ingest import PayloadBatch
 from traces import otlp, semconv, span_limits, summary
 from traces.contracts import IngestResult
+from traces.log_records import attach_pending
 from traces.models import Span, StatusCode, Trace, TraceSource
 from traces.pricing import PriceTable, configured_price_table
 from traces.span_insert import SpanRow, insert_spans
@@ -141,7 +142,7 @@ def write_spans(spans: list[SpanRow], trace_ids: list[str], source: str, payload
 
 def _write_spans_locked(spans: list[SpanRow], trace_ids: list[str], source: str, payloads: PayloadBatch) -> None:
     with transaction.atomic():
-        traces = _lock_traces(trace_ids, source)
+        traces = lock_traces(trace_ids, source)
         keys = {(span["trace_id"], span["span_id"]) for span in spans}
         parents = {(span["trace_id"], span["parent_span_id"]) for span in spans if span["parent_span_id"]} - keys
         tops = {(trace_id, trace["top_span_id"]) for trace_id, trace in traces.items() if trace["top_span_id"]}
@@ -154,6 +155,7 @@ def _write_spans_locked(spans: list[SpanRow], trace_ids: list[str], source: str,
         payloads.write_refs(new_keys, span_pks)
         if not new_spans:
             return  # a re-sent batch: nothing changes
+        attach_pending(trace_ids)  # log records that arrived before their span
         new_by_trace: dict[str, list[SpanRow]] = defaultdict(list)
         for span in new_spans:
             new_by_trace[span["trace_id"]].append(span)
@@ -177,10 +179,10 @@ def _write_spans_locked(spans: list[SpanRow], trace_ids: list[str], source: str,
         _write_summaries(updated, _INGEST_FIELDS, ingested=True)
 
 
-def span_pks(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def span_pks(keys: set[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
     """Row ids of stored spans, by (trace_id, span_id): one query for a whole batch."""
-    trace_ids = {trace_id for trace_id, _ in keys}
-    span_ids = {span_id for _, span_id in keys}
+    trace_ids = {key[0] for key in keys}
+    span_ids = {key[1] for key in keys}
     return {
         (trace_id, span_id): pk
         for pk, trace_id, span_id in Span.objects.filter(trace_id__in=trace_ids, span_id__in=span_ids).values_list(
@@ -199,7 +201,7 @@ _INGEST_FIELDS = ("search_text", "search_text_left_out", "session_id")
 _LOCKED_FIELDS = ("trace_id", *summary.FIELDS, *_INGEST_FIELDS)
 
 
-def _lock_traces(trace_ids: list[str], source: str) -> dict[str, dict[str, Any]]:
+def lock_traces(trace_ids: list[str], source: str) -> dict[str, dict[str, Any]]:
     """Create the missing trace rows and lock all of them; their summaries and search texts.
 
     Every writer of a trace's spans locks its row first, in trace-id order: once locked, what is read after is

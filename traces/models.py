@@ -215,3 +215,45 @@ class Span(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trace_id}/{self.span_id} {self.name}"
+
+
+class SpanLogRecord(models.Model):
+    """A log record received for a span (`/otlp/v1/logs`): pending until its span is stored, then attached.
+
+    Pending, it holds the record as a redacted span event (`event`, its content already moved to the payload
+    store, the blob's ref in `payload_*`); attached, only its key stays, so a re-sent record is recognised and
+    never attached twice. Plain trace and span ids, no relation: a pending record's span (even its trace) may not
+    exist yet. `traces.log_ingest` writes and attaches; retention deletes them with their trace, and pending ones
+    past OTLP_LOGS_PENDING_MINUTES.
+    """
+
+    trace_id = models.CharField(max_length=32)
+    span_id = models.CharField(max_length=16)
+    # A keyed hash (HMAC with SECRET_KEY) of the record's canonical bytes: its identity, and no clue to its content.
+    record_key = models.CharField(max_length=64)
+    event = models.JSONField(null=True)
+    payload_role = models.CharField(max_length=64, blank=True, default="")
+    payload_attribute = models.CharField(max_length=255, blank=True, default="")
+    payload_sha256 = models.CharField(max_length=64, blank=True, default="")
+    received_at = models.DateTimeField()
+    attached_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "span_log_records"
+        constraints = [
+            models.UniqueConstraint(fields=["trace_id", "span_id", "record_key"], name="span_log_records_unique"),
+        ]
+        indexes = [
+            # Every span batch asks for the pending records of its traces: only pending rows are indexed.
+            models.Index(
+                fields=["trace_id"], condition=models.Q(attached_at__isnull=True), name="span_log_records_pending_idx"
+            ),
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(attached_at__isnull=True),
+                name="span_log_records_expiry_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trace_id}/{self.span_id} log record {self.record_key[:12]}"

@@ -97,10 +97,10 @@ def decode_json(body: bytes, limits: RequestLimits | None = None) -> ExportTrace
         limits.check_span_count(sum(1 for _ in _json_spans(document)))
         limits.check_trace_count(span.get("traceId", span.get("trace_id")) for span in _json_spans(document))
     for span in _json_spans(document):
-        _hex_ids_to_base64(span, ("traceId", "trace_id", "spanId", "span_id", "parentSpanId", "parent_span_id"))
+        hex_ids_to_base64(span, ("traceId", "trace_id", "spanId", "span_id", "parentSpanId", "parent_span_id"))
         for link in span.get("links") or []:
             if isinstance(link, dict):
-                _hex_ids_to_base64(link, ("traceId", "trace_id", "spanId", "span_id"))
+                hex_ids_to_base64(link, ("traceId", "trace_id", "spanId", "span_id"))
     request = ExportTraceServiceRequest()
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True, max_recursion_depth=_MAX_MESSAGE_DEPTH)
@@ -110,12 +110,12 @@ def decode_json(body: bytes, limits: RequestLimits | None = None) -> ExportTrace
 
 
 def _json_spans(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for resource_spans in _json_list(document, "resourceSpans", "resource_spans"):
-        for scope_spans in _json_list(resource_spans, "scopeSpans", "scope_spans"):
-            yield from _json_list(scope_spans, "spans")
+    for resource_spans in json_list(document, "resourceSpans", "resource_spans"):
+        for scope_spans in json_list(resource_spans, "scopeSpans", "scope_spans"):
+            yield from json_list(scope_spans, "spans")
 
 
-def _json_list(parent: Any, *keys: str) -> list[dict[str, Any]]:
+def json_list(parent: Any, *keys: str) -> list[dict[str, Any]]:
     if not isinstance(parent, dict):
         return []
     for key in keys:
@@ -125,7 +125,7 @@ def _json_list(parent: Any, *keys: str) -> list[dict[str, Any]]:
     return []
 
 
-def _hex_ids_to_base64(message: dict[str, Any], keys: tuple[str, ...]) -> None:
+def hex_ids_to_base64(message: dict[str, Any], keys: tuple[str, ...]) -> None:
     # OTLP/JSON carries ids as hex, protobuf's JSON parser expects base64. An id that is not hex becomes
     # a one-byte id, which validation rejects for its length instead of failing the whole batch.
     for key in keys:
@@ -145,16 +145,16 @@ def iter_spans(request: ExportTraceServiceRequest) -> Iterator[OtlpSpan | Reject
         resource_attributes = attributes_to_dict(resource_spans.resource.attributes)
         resource_extra: dict[str, JsonValue] = {}
         if resource_spans.schema_url:
-            resource_extra["resource_schema_url"] = _clean_str(resource_spans.schema_url)
+            resource_extra["resource_schema_url"] = clean_str(resource_spans.schema_url)
         if resource_spans.resource.dropped_attributes_count:
             resource_extra["resource_dropped_attributes_count"] = resource_spans.resource.dropped_attributes_count
         for scope_spans in resource_spans.scope_spans:
             scope = {
-                "name": _clean_str(scope_spans.scope.name),
-                "version": _clean_str(scope_spans.scope.version),
+                "name": clean_str(scope_spans.scope.name),
+                "version": clean_str(scope_spans.scope.version),
                 "attributes": attributes_to_dict(scope_spans.scope.attributes),
                 "dropped_attributes_count": scope_spans.scope.dropped_attributes_count,
-                "schema_url": _clean_str(scope_spans.schema_url),
+                "schema_url": clean_str(scope_spans.schema_url),
             }
             for span in scope_spans.spans:
                 rejection = _rejection(span)
@@ -192,13 +192,13 @@ def _to_otlp_span(
         trace_id=span.trace_id.hex(),
         span_id=span.span_id.hex(),
         parent_span_id="" if not parent or parent == _ZERO_SPAN_ID else parent.hex(),
-        name=_clean_str(span.name)[:_MAX_NAME_CHARS],
+        name=clean_str(span.name)[:_MAX_NAME_CHARS],
         kind=span.kind,
         start_unix_nano=span.start_time_unix_nano,
         end_unix_nano=span.end_time_unix_nano,
         status_code=status.code,
-        status_message=_clean_str(status.message),
-        trace_state=_clean_str(span.trace_state),
+        status_message=clean_str(status.message),
+        trace_state=clean_str(span.trace_state),
         flags=span.flags,
         attributes=attributes_to_dict(span.attributes),
         resource_attributes=resource_attributes,
@@ -224,7 +224,7 @@ def _otlp_extra(span: PbSpan, resource_extra: dict[str, JsonValue]) -> dict[str,
 def _events(events: Any) -> list[dict[str, JsonValue]]:
     return [
         {
-            "name": _clean_str(event.name),
+            "name": clean_str(event.name),
             "time_unix_nano": event.time_unix_nano,
             "attributes": attributes_to_dict(event.attributes),
             "dropped_attributes_count": event.dropped_attributes_count,
@@ -238,7 +238,7 @@ def _links(links: Any) -> list[dict[str, JsonValue]]:
         {
             "trace_id": link.trace_id.hex(),
             "span_id": link.span_id.hex(),
-            "trace_state": _clean_str(link.trace_state),
+            "trace_state": clean_str(link.trace_state),
             "attributes": attributes_to_dict(link.attributes),
             "dropped_attributes_count": link.dropped_attributes_count,
             "flags": link.flags,
@@ -254,12 +254,12 @@ def attributes_to_dict(key_values: Any) -> Attributes:
     for kv in key_values:
         key = kv.key
         if "\x00" in key:
-            key = _clean_str(key)
+            key = clean_str(key)
         value = kv.value
         kind = value.WhichOneof("value")
         if kind == "string_value":
             text = value.string_value
-            attributes[key] = _clean_str(text) if "\x00" in text else text
+            attributes[key] = clean_str(text) if "\x00" in text else text
         elif kind == "int_value":
             attributes[key] = value.int_value
         else:
@@ -270,7 +270,7 @@ def attributes_to_dict(key_values: Any) -> Attributes:
 def any_value_to_python(value: AnyValue) -> JsonValue:
     kind = value.WhichOneof("value")
     if kind == "string_value":
-        return _clean_str(value.string_value)
+        return clean_str(value.string_value)
     if kind == "int_value" or kind == "bool_value":
         return getattr(value, kind)
     if kind == "double_value":
@@ -285,7 +285,7 @@ def any_value_to_python(value: AnyValue) -> JsonValue:
     return None
 
 
-def _clean_str(text: str) -> str:
+def clean_str(text: str) -> str:
     # Postgres text and jsonb cannot hold NUL characters: every string of a span (names, messages, trace
     # state, scope, attribute keys and values, events, links) passes here, on every database alike.
     return text.replace("\x00", "\ufffd") if "\x00" in text else text

@@ -14,8 +14,8 @@ import zlib
 import zstandard
 from django.http import HttpResponse
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from google.rpc.status_pb2 import Status
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from tracefoundry_site.bounded_body import BadBody, read_bounded
 
@@ -45,11 +45,8 @@ def decompress(body: bytes, content_encoding: str, limit: int) -> bytes:
     raise UnsupportedEncoding(f"Content-Encoding {content_encoding!r} is not supported (use gzip, zstd or none)")
 
 
-def success_response(encoding: str, rejected_spans: int = 0, error_message: str = "") -> HttpResponse:
-    reply = ExportTraceServiceResponse()
-    if rejected_spans or error_message:
-        reply.partial_success.rejected_spans = rejected_spans
-        reply.partial_success.error_message = error_message
+def success_response(encoding: str, reply: Message) -> HttpResponse:
+    """200 with the export's reply (ExportTraceServiceResponse or ExportLogsServiceResponse)."""
     body = json.dumps(json_format.MessageToDict(reply)).encode() if encoding == JSON else reply.SerializeToString()
     return HttpResponse(body, status=200, content_type=encoding)
 

@@ -1,6 +1,6 @@
 """Access rows for the traces query API (see testing/access_table.py): every role may read."""
 
-from testing.access_table import VIEWERS, Access
+from testing.access_table import NOBODY, VIEWERS, Access
 
 TRACE_ID = "0123456789abcdef0123456789abcdef"
 SPAN_ID = "0123456789abcdef"
@@ -16,4 +16,6 @@ ACCESS_RULES = {
     "session-list": (Access("GET", allowed=VIEWERS),),
     "session-detail": (Access("GET", kwargs={"session_id": "conversation-1"}, allowed=VIEWERS),),
     "metrics": (Access("GET", allowed=VIEWERS),),
+    # Langfuse-compatible OTLP ingest: POST with an ingest key only; a login opens nothing, and GET is 405.
+    "langfuse-otel-traces": (Access("GET", allowed=NOBODY, denied_status=405, anonymous_status=405),),
 }

@@ -81,8 +81,11 @@ def test_an_unsupported_encoding_is_named() -> None:
 
 
 def test_success_replies_in_the_request_encoding_with_partial_success() -> None:
-    protobuf = otlp_transport.success_response(otlp_transport.PROTOBUF, rejected_spans=2, error_message="bad ids")
-    as_json = otlp_transport.success_response(otlp_transport.JSON)
+    partial = ExportTraceServiceResponse()
+    partial.partial_success.rejected_spans = 2
+    partial.partial_success.error_message = "bad ids"
+    protobuf = otlp_transport.success_response(otlp_transport.PROTOBUF, partial)
+    as_json = otlp_transport.success_response(otlp_transport.JSON, ExportTraceServiceResponse())
 
     reply = ExportTraceServiceResponse.FromString(protobuf.content)
     assert (protobuf.status_code, protobuf["Content-Type"]) == (200, "application/x-protobuf")
