@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import json_format
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 
 from traces.otlp import python_to_any_value
@@ -141,3 +143,43 @@ def agent_trace(trace_id: str | None = None, model: str = "gpt-4o", tool: str = 
             status_message="upstream timed out",
         ),
     ]
+
+
+@dataclass
+class LogSpec:
+    """A log record; empty ids mean no span context. `event_name` goes in the record's field, or, with
+    `name_as_attribute`, in the `event.name` attribute (as older SDKs send it)."""
+
+    trace_id: str
+    span_id: str
+    event_name: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+    time_ns: int = NOW_NS
+    severity_text: str = ""
+    name_as_attribute: bool = False
+
+
+def logs_request(records: list[LogSpec], service: str = "agent-svc") -> ExportLogsServiceRequest:
+    request = ExportLogsServiceRequest()
+    resource_logs = request.resource_logs.add()
+    resource_logs.resource.attributes.extend(key_values({"service.name": service}))
+    scope_logs = resource_logs.scope_logs.add()
+    scope_logs.scope.name = "tests"
+    for spec in records:
+        record = LogRecord(
+            time_unix_nano=spec.time_ns,
+            trace_id=bytes.fromhex(spec.trace_id),
+            span_id=bytes.fromhex(spec.span_id),
+            severity_text=spec.severity_text,
+        )
+        attributes = dict(spec.attributes)
+        if spec.name_as_attribute:
+            attributes["event.name"] = spec.event_name
+        else:
+            record.event_name = spec.event_name
+        record.attributes.extend(key_values(attributes))
+        if spec.body is not None:
+            json_format.ParseDict(python_to_any_value(spec.body), record.body)
+        scope_logs.log_records.append(record)
+    return request

@@ -27,7 +27,7 @@ from django.db import transaction
 
 from payloads.retention import UNREFERENCED_BLOB_GRACE, cutoff_for, within_budget
 from traces.ingest import recompute_summaries
-from traces.models import Span, Trace
+from traces.models import Span, SpanLogRecord, Trace
 
 
 @dataclass(frozen=True)
@@ -165,4 +165,6 @@ def _delete_spans(span_ids: Iterable[int]) -> int:
 
 
 def _delete_traces(trace_ids: list[str]) -> int:
+    # Log records name their trace by id only (they may wait for it): they go with it.
+    SpanLogRecord.objects.filter(trace_id__in=trace_ids).delete()
     return Trace.objects.filter(trace_id__in=trace_ids).delete()[1].get(Trace._meta.label, 0)

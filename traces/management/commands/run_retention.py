@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 
 from payloads import retention as payload_retention
 from traces import retention
+from traces.log_ingest import expire_pending_records
 
 
 class Command(BaseCommand):
@@ -29,6 +30,9 @@ class Command(BaseCommand):
             f" (before {metadata.cutoff:%Y-%m-%d %H:%M} UTC):"
             f" {verb} {metadata.traces_deleted} traces, {metadata.spans_deleted} spans"
         )
+        if not dry_run:
+            pending = expire_pending_records()
+            self.stdout.write(f"log records that waited too long for their span: deleted {pending}")
         # After metadata: blobs whose last spans were just deleted are swept in the same run.
         payloads = payload_retention.expire_payloads(dry_run=dry_run)
         self.stdout.write(
