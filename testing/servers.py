@@ -76,3 +76,38 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
         except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError(f"nothing answered on {url} within 30 s")
+
+
+@contextmanager
+def grpc_server(db_url: str, extra_env: dict[str, str] | None = None) -> Iterator[int]:
+    """`manage.py serve_otlp_grpc` on a free loopback port; yield the port; stop the server on exit."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "test"),
+        "DEBUG": "0",
+        **(extra_env or {}),
+    }
+    command = [sys.executable, "manage.py", "serve_otlp_grpc", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env)
+    try:
+        wait_until_listening(port, process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Wait until something accepts connections on the loopback port, or fail if the process exits or 30 s pass."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server process exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listened on port {port} within 30 s")
