@@ -35,7 +35,7 @@ install: $(VENV)/.installed ## Create .venv and install the project with its dev
 	@$(PYTHON) -c "import secrets; print('SECRET_KEY=' + secrets.token_urlsafe(48))" > .env
 	@echo "Created .env with a new SECRET_KEY (see .env.example for every setting)."
 
-run: install .env frontend ## Set up and serve on http://127.0.0.1:8000 with the Celery worker and beat (Ctrl-C stops all)
+run: install .env frontend ## Set up and serve on http://127.0.0.1:8000 (and OTLP/gRPC on 4317) with the Celery worker and beat (Ctrl-C stops all)
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input -v 0
 	$(PY) manage.py bootstrap

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Entry point of the TraceFoundry image: one image, one role per container.
 #   web      migrate, make sure an admin login and an ingest key exist, then serve on :8000 (Granian, tracefoundry_site/serve.py)
+#   grpc     OTLP/gRPC server (traces and logs) on :${GRPC_PORT:-4317}; run `web` first (it migrates)
 #   worker   Celery worker (retention and other background work)
 #   beat     Celery beat (the schedule is CELERY_BEAT_SCHEDULE in settings; its state file under VAR_DIR)
 #   manage   python manage.py <args>, e.g. `manage create_ingest_key collector`
@@ -19,6 +20,9 @@ case "$role" in
       --port "${PORT:-8000}" \
       --workers "${WEB_WORKERS:-2}" \
       --access-log
+    ;;
+  grpc)
+    exec python manage.py serve_otlp_grpc --host "${GRPC_HOST:-0.0.0.0}"
     ;;
   worker)
     exec celery -A tracefoundry_site worker \

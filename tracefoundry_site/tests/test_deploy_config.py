@@ -15,7 +15,7 @@ from payloads.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "grpc", "worker", "beat")
 
 
 def load(path: Path) -> Any:
@@ -59,7 +59,7 @@ class TestCompose:
 
     def test_app_services_run_one_image_in_their_roles_after_their_dependencies(self, compose: dict[str, Any]) -> None:
         services = compose["services"]
-        assert [services[name]["command"] for name in APP_SERVICES] == [["web"], ["worker"], ["beat"]]
+        assert [services[name]["command"] for name in APP_SERVICES] == [["web"], ["grpc"], ["worker"], ["beat"]]
         assert {services[name]["build"]["dockerfile"] for name in APP_SERVICES} == {"deploy/Dockerfile"}
         assert (DEPLOY / services["web"]["build"]["context"] / "deploy" / "Dockerfile").is_file()
         assert services["web"]["depends_on"] == {

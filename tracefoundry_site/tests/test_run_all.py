@@ -1,8 +1,9 @@
-"""`make run`'s process script: the web server, the Celery worker and beat start together (embedded broker, no
-server), and Ctrl-C (SIGINT to the foreground process group) stops every one of them."""
+"""`make run`'s process script: the web server, the OTLP/gRPC server, the Celery worker and beat start together
+(embedded broker, no server), and Ctrl-C (SIGINT to the foreground process group) stops every one of them."""
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -38,6 +39,14 @@ def wait_until(condition: Callable[[], bool], seconds: float, log: Path) -> None
         time.sleep(0.25)
 
 
+def listens(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
 def answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=5).status_code == 200
@@ -46,8 +55,8 @@ def answers(url: str) -> bool:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_starts_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
-    port = free_port()
+def test_starts_web_grpc_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
+    port, grpc_port = free_port(), free_port()
     log = tmp_path / "run.log"
     env = {
         **os.environ,
@@ -56,6 +65,7 @@ def test_starts_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path: Path) ->
         "DATABASE_URL": database_url(connection.settings_dict),
         "VAR_DIR": str(tmp_path),
         "REDIS_URL": "",
+        "GRPC_PORT": str(grpc_port),
     }
     with log.open("wb") as out:
         script = subprocess.Popen(
@@ -69,6 +79,7 @@ def test_starts_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path: Path) ->
         try:
             wait_until(lambda: answers(f"http://127.0.0.1:{port}/accounts/login/"), 60, log)
             wait_until(lambda: "ready." in log.read_text() and "beat: Starting" in log.read_text(), 60, log)
+            wait_until(lambda: listens(grpc_port), 60, log)
             started = descendants(script.pid)
 
             os.killpg(script.pid, signal.SIGINT)
@@ -77,7 +88,8 @@ def test_starts_web_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path: Path) ->
             if script.poll() is None:
                 os.killpg(script.pid, signal.SIGKILL)
 
-    assert len(started) >= 3  # web server main process and worker, celery worker (beat runs inside it)
+    assert len(started) >= 4  # web server main process and worker, the gRPC server, celery worker (beat inside it)
     assert status != 0
     wait_until(lambda: not any(alive(pid) for pid in started), 30, log)
     assert not answers(f"http://127.0.0.1:{port}/accounts/login/")
+    assert not listens(grpc_port)
