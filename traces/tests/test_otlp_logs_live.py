@@ -2,6 +2,7 @@
 live server, and a chunked body through gunicorn, as deployed."""
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -17,9 +18,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from payloads.models import SpanPayloadRef
-from testing.factories import LogSpec, logs_request, new_span_id, new_trace_id
+from testing.factories import LogSpec, SpanSpec, export_request, logs_request, new_span_id, new_trace_id
 from testing.servers import database_url, gunicorn
-from traces.models import Span, SpanLogRecord
+from traces.models import Span, SpanLogRecord, Trace
 
 PROMPT = "prompt-http-logs where is order 1042?"
 
@@ -73,3 +74,41 @@ def test_a_chunked_body_through_gunicorn(server: str, otlp_headers) -> None:
     assert response.request.headers["Transfer-Encoding"] == "chunked"
     assert ExportLogsServiceResponse.FromString(response.content).partial_success.rejected_log_records == 1
     assert SpanLogRecord.objects.filter(trace_id=trace_id, attached_at__isnull=True).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_records_and_spans_sent_concurrently_are_each_attached_once(live_server, otlp_headers) -> None:
+    trace_id = new_trace_id()
+    span_ids = [new_span_id() for _ in range(40)]
+    span_bodies = [
+        export_request([SpanSpec(trace_id, span_id, f"chat {n}") for n, span_id in enumerate(span_ids[b::8])])
+        for b in range(8)
+    ]
+    log_bodies = [
+        logs_request(
+            [
+                LogSpec(trace_id, span_id, "gen_ai.user.message", body={"content": f"prompt {span_id}"})
+                for span_id in span_ids[b::8]
+            ]
+        )
+        for b in range(8)
+    ]
+    requests_to_send = [
+        (path, body.SerializeToString())
+        for pair in zip(log_bodies, span_bodies, strict=True)
+        for path, body in zip(("/otlp/v1/logs", "/otlp/v1/traces"), pair, strict=True)
+    ]
+
+    def send(request: tuple[str, bytes]) -> int:
+        path, body = request
+        return requests.post(live_server.url + path, data=body, headers=otlp_headers(), timeout=60).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(send, requests_to_send * 2))  # every request twice: re-sent batches too
+
+    assert statuses == [200] * 32
+    assert Trace.objects.get(trace_id=trace_id).span_count == 40
+    for span in Span.objects.filter(trace_id=trace_id):
+        assert [event["name"] for event in span.events] == ["gen_ai.user.message"]
+    assert SpanPayloadRef.objects.filter(span__trace_id=trace_id).count() == 40
+    assert not SpanLogRecord.objects.filter(attached_at__isnull=True).exists()
