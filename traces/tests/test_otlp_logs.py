@@ -15,6 +15,7 @@ from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 
 from payloads.models import SpanPayloadRef
+from payloads.queries import payload_content
 from testing.factories import LogSpec, SpanSpec, export_request, logs_request, new_span_id, new_trace_id
 from traces import retention
 from traces.ingest import ingest_request
@@ -329,3 +330,27 @@ class TestPendingStore:
 
         assert not Trace.objects.exists()
         assert not SpanLogRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_strict_mode_drops_unlisted_attributes_and_masks_personal_data(client: Client, otlp_headers, settings) -> None:
+    settings.REDACTION_MODE = "strict"
+    trace_id, span_id = new_trace_id(), new_span_id()
+    send_spans(llm_span(trace_id, span_id))
+
+    send_logs(
+        client,
+        otlp_headers(),
+        details(trace_id, span_id, prompt="mail me at ada@example.com"),
+        LogSpec(trace_id, span_id, body="user ada@example.com", attributes={"user.email": "ada@example.com"}),
+    )
+
+    events, [(_, _, sha256)] = stored(trace_id, span_id)
+    assert "ada@example.com" not in json.dumps(events)
+    plain = next(event for event in events if event["name"] == "log")
+    assert plain["attributes"]["tracefoundry.redaction.dropped_attributes"] == 2  # body and user.email
+    genai = next(event for event in events if event["name"] == DETAILS)
+    assert genai["attributes"]["gen_ai.request.model"] == "gpt-4o-mini"
+    assert SpanLogRecord.objects.filter(attached_at__isnull=False).count() == 2
+    content = payload_content(sha256).content
+    assert ("[REDACTED:email]" in content, "ada@example.com" in content) == (True, False)
