@@ -56,14 +56,12 @@ def recorded_run(attribute_bytes: int = 0) -> tuple[list[ReadableSpan], list]:
 
 
 def exporters(port: int, key: str, timeout: float = 10) -> tuple[OTLPSpanExporter, OTLPLogExporter]:
-    options = {
-        "endpoint": f"http://127.0.0.1:{port}",
-        "insecure": True,
-        "headers": (("authorization", f"Bearer {key}"),),
-        "compression": grpc.Compression.Gzip,
-        "timeout": timeout,
-    }
-    return OTLPSpanExporter(**options), OTLPLogExporter(**options)
+    endpoint, headers = f"http://127.0.0.1:{port}", (("authorization", f"Bearer {key}"),)
+    gzip = grpc.Compression.Gzip
+    return (
+        OTLPSpanExporter(endpoint=endpoint, insecure=True, headers=headers, compression=gzip, timeout=timeout),
+        OTLPLogExporter(endpoint=endpoint, insecure=True, headers=headers, compression=gzip, timeout=timeout),
+    )
 
 
 def test_the_official_exporters_store_spans_and_genai_log_records(grpc_port: int, ingest_key: str) -> None:
@@ -124,7 +122,9 @@ def test_undecodable_bytes_are_invalid_argument_and_unplaceable_records_partial_
 ) -> None:
     metadata = (("authorization", f"Bearer {ingest_key}"),)
     with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-        raw_export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+        raw_export: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
+            "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+        )
         with pytest.raises(grpc.RpcError) as raised:
             raw_export(b"\xff\xfe not protobuf", metadata=metadata, timeout=10)
         reply: ExportLogsServiceResponse = LogsServiceStub(channel).Export(
@@ -152,5 +152,6 @@ def test_database_down_is_unavailable_with_retry_info(transactional_db: None) ->
 
     assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
     assert "database unavailable" in (raised.value.details() or "")
-    retry_info = RetryInfo.FromString(dict(raised.value.trailing_metadata())["google.rpc.retryinfo-bin"])
+    trailing = {item.key: item.value for item in raised.value.trailing_metadata()}
+    retry_info = RetryInfo.FromString(trailing["google.rpc.retryinfo-bin"])
     assert retry_info.retry_delay.seconds == 5

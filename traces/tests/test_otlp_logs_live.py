@@ -1,5 +1,5 @@
 """`/otlp/v1/logs` live: the official OpenTelemetry OTLP/HTTP exporters (protobuf, gzip) against a
-live server, and a chunked body through gunicorn, as deployed."""
+live server, and a chunked body through the web server (Granian), as deployed."""
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from payloads.models import SpanPayloadRef
 from testing.factories import LogSpec, SpanSpec, export_request, logs_request, new_span_id, new_trace_id
-from testing.servers import database_url, gunicorn
+from testing.servers import database_url, web_server
 from traces.models import Span, SpanLogRecord, Trace
 
 PROMPT = "prompt-http-logs where is order 1042?"
@@ -54,11 +54,11 @@ def test_the_official_http_exporters_deliver_a_genai_record_before_its_span(live
 
 @pytest.fixture
 def server(transactional_db: None) -> Iterator[str]:
-    with gunicorn(database_url(connection.settings_dict)) as base_url:
+    with web_server(database_url(connection.settings_dict)) as base_url:
         yield base_url
 
 
-def test_a_chunked_body_through_gunicorn(server: str, otlp_headers) -> None:
+def test_a_chunked_body_through_the_web_server(server: str, otlp_headers) -> None:
     trace_id, span_id = new_trace_id(), new_span_id()
     body = logs_request(
         [LogSpec(trace_id, span_id, "gen_ai.user.message", body={"content": PROMPT * 20}), LogSpec("", "", body="x")]
@@ -94,9 +94,12 @@ def test_records_and_spans_sent_concurrently_are_each_attached_once(live_server,
         for b in range(8)
     ]
     requests_to_send = [
-        (path, body.SerializeToString())
-        for pair in zip(log_bodies, span_bodies, strict=True)
-        for path, body in zip(("/otlp/v1/logs", "/otlp/v1/traces"), pair, strict=True)
+        request
+        for logs_body, spans_body in zip(log_bodies, span_bodies, strict=True)
+        for request in (
+            ("/otlp/v1/logs", logs_body.SerializeToString()),
+            ("/otlp/v1/traces", spans_body.SerializeToString()),
+        )
     ]
 
     def send(request: tuple[str, bytes]) -> int:
