@@ -104,16 +104,23 @@ def test_an_oversized_message_is_resource_exhausted(
     transactional_db: None, ingest_key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     recorded_spans, _ = recorded_run(attribute_bytes=20_000)
-    with grpc_server(database_url(connection.settings_dict), {"OTLP_MAX_BODY_BYTES": "10000"}) as port:
+    limits = {"OTLP_MAX_BODY_BYTES": "10000", "OTLP_MAX_SPANS_PER_REQUEST": "3"}
+    metadata = (("authorization", f"Bearer {ingest_key}"),)
+    with grpc_server(database_url(connection.settings_dict), limits) as port:
         span_exporter, _ = exporters(port, ingest_key, timeout=3)
         with caplog.at_level(logging.WARNING):
             # gzip shrinks the message far below the limit: gRPC checks its size once inflated.
             assert span_exporter.export(recorded_spans) == SpanExportResult.FAILURE
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel, pytest.raises(grpc.RpcError) as raised:
-            TraceServiceStub(channel).Export(export_request(agent_trace() * 50), timeout=10)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            with pytest.raises(grpc.RpcError) as too_big:
+                TraceServiceStub(channel).Export(export_request(agent_trace() * 50), metadata=metadata, timeout=10)
+            with pytest.raises(grpc.RpcError) as too_many:
+                TraceServiceStub(channel).Export(export_request(agent_trace()), metadata=metadata, timeout=10)
 
     assert "StatusCode.RESOURCE_EXHAUSTED" in caplog.text
-    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert too_big.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert too_many.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "OTLP_MAX_SPANS_PER_REQUEST" in (too_many.value.details() or "")
     assert not Span.objects.exists()
 
 

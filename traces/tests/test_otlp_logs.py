@@ -289,6 +289,10 @@ class TestTransport:
         garbage = post_logs(client, b"\xff\xfe not protobuf", otlp_headers())
         assert garbage.status_code == 400
         assert "ExportLogsServiceRequest" in Status.FromString(garbage.content).message
+        settings.OTLP_MAX_SPANS_PER_REQUEST = 0
+        too_many = post_logs(client, body, otlp_headers())
+        assert too_many.status_code == 413
+        assert "1 log records, over the limit of 0" in Status.FromString(too_many.content).message
         settings.OTLP_MAX_BODY_BYTES = 1000
         assert post_logs(client, body, otlp_headers()).status_code == 413
         assert client.get(URL, headers=otlp_headers()).status_code == 405
