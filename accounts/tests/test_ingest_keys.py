@@ -11,6 +11,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 from rest_framework.test import APIClient
 
+from accounts.ingest_keys import authenticate_ingest_key
 from accounts.models import IngestKey
 from conftest import PASSWORD
 from traces.models import Span as StoredSpan
@@ -73,6 +74,20 @@ def test_a_users_password_is_not_an_ingest_key(viewer: User) -> None:
     assert _post_otlp(f"Bearer {PASSWORD}") == 401
     assert _post_otlp(f"Basic {basic}") == 401
     assert Trace.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_http_basic_carries_the_key_only_when_asked_for_and_only_as_password(ingest_key: str, viewer: User) -> None:
+    def basic(credentials: str) -> str:
+        return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+    assert authenticate_ingest_key(basic(f"pk-lf-anything:{ingest_key}"), basic=True) is not None
+    assert authenticate_ingest_key(basic(f":{ingest_key}"), basic=True) is not None
+    assert authenticate_ingest_key(basic(f"pk-lf-anything:{ingest_key}")) is None  # Bearer only by default
+    assert authenticate_ingest_key(basic(f"{ingest_key}:"), basic=True) is None  # the user name is never the key
+    assert authenticate_ingest_key(basic(f"{viewer.username}:{PASSWORD}"), basic=True) is None
+    assert authenticate_ingest_key("Basic not base64!", basic=True) is None
+    assert authenticate_ingest_key("Basic " + base64.b64encode(b"\xff:\xfe").decode(), basic=True) is None
 
 
 @pytest.mark.django_db
