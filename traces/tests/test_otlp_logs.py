@@ -97,12 +97,15 @@ class TestGenAiRecords:
             f"/api/spans/{span_id}?trace_id={trace_id}",
             f"/api/traces/{trace_id}/spans",
             "/api/traces?q=prompt-logs",
+            f"/api/traces/{trace_id}/search?q=prompt-logs",
         ):
             answer = client.get(url)
             assert answer.status_code == 200
             assert "prompt-logs" not in answer.content.decode()
             assert "completion-logs" not in answer.content.decode()
         assert client.get("/api/traces?q=prompt-logs").json()["items"] == []
+        assert client.get(f"/api/traces/{trace_id}/search?q=prompt-logs").json()["span_ids"] == []
+        assert client.get(f"/api/traces/{trace_id}/search?q={DETAILS}").json()["span_ids"] == [span_id]
         assert client.get(f"/api/payloads/sha256:{sha256}").status_code == 403
 
         client.force_login(engineer)
