@@ -58,21 +58,32 @@ def ingest_logs(request: ExportLogsServiceRequest) -> LogIngestResult:
     if records:
         trace_ids = sorted({record.trace_id for record in records.values()})
         payloads.store_blobs()  # content-addressed, so storing before the transaction is idempotent
-        with transaction.atomic():
-            lock_traces(trace_ids, TraceSource.OTLP)
-            payloads.write_refs(set(), _no_spans)  # blob rows only: refs are linked when a record is attached
-            refused = _store_new_records(list(records.values()), now)
-            attach_pending(trace_ids)
-            # Rows made only to hold the lock go again: a trace exists once one of its spans does.
-            Trace.objects.filter(trace_id__in=trace_ids).filter(
-                ~Exists(Span.objects.filter(trace_id=OuterRef("pk")))
-            ).delete()
+        try:
+            refused = _write_records(payloads, list(records.values()), trace_ids, now)
+        except BaseException:
+            payloads.discard_unstored()  # refused: no bytes stay behind without a row
+            raise
     rejections += [otlp_logs.RejectedLogRecord(r.trace_id, r.span_id, _PENDING_FULL) for r in refused]
     return LogIngestResult(
         accepted_records=len(records) - len(refused),
         rejected_records=len(rejections),
         error_message=_rejection_message(rejections),
     )
+
+
+def _write_records(
+    payloads: PayloadBatch, records: list[SpanLogRecord], trace_ids: list[str], now: datetime
+) -> list[SpanLogRecord]:
+    with transaction.atomic():
+        lock_traces(trace_ids, TraceSource.OTLP)
+        payloads.write_refs(set(), _no_spans)  # blob rows only: refs are linked when a record is attached
+        refused = _store_new_records(records, now)
+        attach_pending(trace_ids)
+        # Rows made only to hold the lock go again: a trace exists once one of its spans does.
+        Trace.objects.filter(trace_id__in=trace_ids).filter(
+            ~Exists(Span.objects.filter(trace_id=OuterRef("pk")))
+        ).delete()
+    return refused
 
 
 _PENDING_FULL = "its span is not stored and the store of records waiting for their span is full"

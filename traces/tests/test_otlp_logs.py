@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from payloads.models import SpanPayloadRef
 from payloads.queries import payload_content
+from payloads.refs import public_value
 from testing.factories import LogSpec, SpanSpec, export_request, logs_request, new_span_id, new_trace_id
 from traces import retention
 from traces.ingest import ingest_request
@@ -90,7 +91,7 @@ class TestGenAiRecords:
         assert "gen_ai.input.messages" not in event["attributes"]
         [(role, attribute, sha256)] = refs
         assert (role, attribute.startswith("log_record:")) == ("messages", True)
-        assert event["attributes"]["tracefoundry.payload.messages_ref"] == f"sha256:{sha256}"
+        assert event["attributes"]["tracefoundry.payload.messages_ref"] == public_value(sha256)
 
         client.force_login(viewer)
         for url in (
