@@ -16,6 +16,7 @@ uploaded before the span arrived.
 
 import json
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -120,7 +121,7 @@ class PayloadBatch:
         """The batch was refused after `store_blobs`: remove the bytes it wrote that no row references."""
         orphans.discard_unreferenced({row.sha256: row.storage_key for row in self._new_blobs if row.storage_key})
 
-    def write_refs(self, new_spans: set[Owner], span_pks: SpanPkLookup) -> None:
+    def write_refs(self, new_spans: AbstractSet[Owner], span_pks: SpanPkLookup) -> None:
         """Blob rows, and the refs of the owners this transaction inserted (`new_spans`, as (trace_id, span_id) of
         spans): a re-sent span keeps the refs it was first stored with. Inside the spans' transaction, after the
         spans. `span_pks` gives the row ids of the spans that carry refs (the caller owns the spans table)."""

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('traces', '0003_cheaper_span_inserts'),
+        ('traces', '0006_trace_last_ingested_at'),
     ]
 
     operations = [
