@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('traces', '0006_trace_last_ingested_at'),
+        ('traces', '0007_session_id_and_span_metrics_indexes'),
     ]
 
     operations = [
