@@ -64,15 +64,22 @@ export const RANGES = [
   { value: "7d", label: "Last 7 d", ms: 7 * 86_400_000 },
 ] as const;
 
-export interface ListState {
-  filters: Partial<Record<FilterKey, string>>;
+/** A list page's state as it lives in its URL: filters among the page's keys, a preset range and a sort. */
+export interface UrlListState<K extends string> {
+  filters: Partial<Record<K, string>>;
   range: string;
   sort: string;
 }
 
-export function parseListState(params: URLSearchParams): ListState {
-  const filters: Partial<Record<FilterKey, string>> = {};
-  for (const key of FILTER_KEYS) {
+export type ListState = UrlListState<FilterKey>;
+
+export function parseUrlListState<K extends string>(
+  params: URLSearchParams,
+  keys: readonly K[],
+  sorts: readonly { value: string }[],
+): UrlListState<K> {
+  const filters: Partial<Record<K, string>> = {};
+  for (const key of keys) {
     const value = params.get(key)?.trim();
     if (value) filters[key] = value;
   }
@@ -81,21 +88,29 @@ export function parseListState(params: URLSearchParams): ListState {
   return {
     filters,
     range: RANGES.some((r) => r.value === range) ? range : "",
-    sort: SORTS.some((s) => s.value === sort) ? sort : "newest",
+    sort: sorts.some((s) => s.value === sort) ? sort : "newest",
   };
 }
 
 /** The page URL's query string for a state (empty values and defaults left out, stable order). */
-export function listStateQuery(state: ListState): string {
+export function urlListStateQuery<K extends string>(state: UrlListState<K>, keys: readonly K[]): string {
   const params = new URLSearchParams();
   if (state.range) params.set("range", state.range);
-  for (const key of FILTER_KEYS) {
+  for (const key of keys) {
     const value = state.filters[key]?.trim();
     // A preset range wins over a typed start: both in the URL would contradict each other.
     if (value && !(state.range && key === "start")) params.set(key, value);
   }
   if (state.sort && state.sort !== "newest") params.set("sort", state.sort);
   return params.toString();
+}
+
+export function parseListState(params: URLSearchParams): ListState {
+  return parseUrlListState(params, FILTER_KEYS, SORTS);
+}
+
+export function listStateQuery(state: ListState): string {
+  return urlListStateQuery(state, FILTER_KEYS);
 }
 
 /** The `/api/traces` query for a state at a moment (`now` in ms, so tests can fix it). */

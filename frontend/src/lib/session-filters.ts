@@ -3,7 +3,7 @@
  * API's; `range` is a preset (as on the trace list) turned into a `start` relative to now.
  */
 
-import { RANGES } from "./filters";
+import { parseUrlListState, RANGES, urlListStateQuery, type UrlListState } from "./filters";
 
 export const SESSION_FILTER_KEYS = ["q", "service", "model", "tool", "has_errors", "min_turns"] as const;
 export type SessionFilterKey = (typeof SESSION_FILTER_KEYS)[number];
@@ -18,36 +18,14 @@ export const SESSION_SORTS = [
   { value: "most_errors", label: "Most errors" },
 ] as const;
 
-export interface SessionListState {
-  filters: Partial<Record<SessionFilterKey, string>>;
-  range: string;
-  sort: string;
-}
+export type SessionListState = UrlListState<SessionFilterKey>;
 
 export function parseSessionState(params: URLSearchParams): SessionListState {
-  const filters: Partial<Record<SessionFilterKey, string>> = {};
-  for (const key of SESSION_FILTER_KEYS) {
-    const value = params.get(key)?.trim();
-    if (value) filters[key] = value;
-  }
-  const range = params.get("range") ?? "";
-  const sort = params.get("sort") ?? "newest";
-  return {
-    filters,
-    range: RANGES.some((r) => r.value === range) ? range : "",
-    sort: SESSION_SORTS.some((s) => s.value === sort) ? sort : "newest",
-  };
+  return parseUrlListState(params, SESSION_FILTER_KEYS, SESSION_SORTS);
 }
 
 export function sessionStateQuery(state: SessionListState): string {
-  const params = new URLSearchParams();
-  if (state.range) params.set("range", state.range);
-  for (const key of SESSION_FILTER_KEYS) {
-    const value = state.filters[key]?.trim();
-    if (value) params.set(key, value);
-  }
-  if (state.sort !== "newest") params.set("sort", state.sort);
-  return params.toString();
+  return urlListStateQuery(state, SESSION_FILTER_KEYS);
 }
 
 export function sessionApiQuery(state: SessionListState, now: number, cursor?: string | null, limit = 50): string {
