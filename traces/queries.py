@@ -236,9 +236,10 @@ def encode_cursor(value: Any, trace_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, column: str) -> tuple[Any, str]:
-    """The (sort value, trace id) a cursor holds. Cursors come back from clients, so anything but what
-    `_encode_cursor` writes (a sort value the column can hold, a trace id) is InvalidCursor."""
+def decode_cursor(cursor: str, column: str, ids: re.Pattern[str] = _TRACE_ID) -> tuple[Any, str]:
+    """The (sort value, id) a cursor holds; `ids` is what a valid id looks like (trace ids unless told). Cursors
+    come back from clients, so anything but what `encode_cursor` writes (a sort value the column can hold, an
+    id) is InvalidCursor."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         document = json_limits.loads(raw, max_depth=2)
@@ -246,11 +247,11 @@ def decode_cursor(cursor: str, column: str) -> tuple[Any, str]:
         raise InvalidCursor("cursor is not one this API returned") from exc
     if not (isinstance(document, list) and len(document) == 2 and all(isinstance(v, str) for v in document)):
         raise InvalidCursor("cursor is not one this API returned")
-    value, trace_id = document
+    value, last_id = document
     typed: Any = span_limits.cost(value) if column == "cost_usd" else _int64(value)
-    if typed is None or not _TRACE_ID.fullmatch(trace_id):
+    if typed is None or not ids.fullmatch(last_id):
         raise InvalidCursor("cursor is not one this API returned")
-    return typed, trace_id
+    return typed, last_id
 
 
 def _int64_clamped(number: int) -> int:

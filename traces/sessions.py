@@ -6,6 +6,7 @@ keyset-paginated on (aggregate, session id) like the trace list. A session's tur
 `MAX_TURNS`, oldest first.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,8 @@ SESSION_SORTS: dict[str, tuple[str, bool]] = {
     "most_errors": ("error_count", True),
 }
 MAX_TURNS = 1000
+# What ingest stores as a session id: up to 255 characters, no NUL.
+_SESSION_ID = re.compile(r"[^\x00]{1,255}", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def list_sessions(
     if min_turns is not None:
         sessions = sessions.filter(turns__gte=min_turns)
     if cursor:
-        value, last_id = decode_cursor(cursor, column)
+        value, last_id = decode_cursor(cursor, column, _SESSION_ID)
         sessions = sessions.filter(
             Q(**{f"{column}__lt" if descending else f"{column}__gt": value})
             | Q(**{column: value, "session_id__lt" if descending else "session_id__gt": last_id})

@@ -47,8 +47,7 @@ def test_admin_creates_a_viewer_who_cannot_read_payloads(
     admin_page.fill("#id_username", "victor-viewer")
     admin_page.fill("#id_password1", NEW_PASSWORD)
     admin_page.fill("#id_password2", NEW_PASSWORD)
-    admin_page.select_option("#id_groups_from", label="viewer")
-    admin_page.click("#id_groups_add")
+    admin_page.check("input[name=role][value=viewer]")
     admin_page.click("input[name=_save]")
     admin_page.wait_for_url(f"{base}/admin/auth/user/*/change/")
     created_banner = admin_page.text_content("ul.messagelist") or ""

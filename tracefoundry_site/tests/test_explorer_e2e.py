@@ -18,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conftest import PASSWORD
+from payloads import refs
 from payloads.ingest import PayloadBatch
 from testing.chromium import launch_chromium
 from tracefoundry_site.tests.explorer_seed import (
@@ -301,7 +302,7 @@ def test_expired_and_missing_payloads_are_labelled_and_never_requested(
     expect(expired).to_have_attribute("data-status", "expired")
     expect(expired.get_by_test_id("payload-status")).to_have_text("expired")
     expect(expired.get_by_test_id("payload-unavailable")).to_contain_text("retention deleted this content")
-    expect(expired).to_contain_text("sha256:")
+    expect(expired).to_contain_text("ref:")
     expect(expired.get_by_test_id("payload-open")).to_have_count(0)
     expect(inspector.locator("[data-testid=payload][data-status=expired]")).to_have_count(2)
     shot(page, "15-expired-payload")
@@ -311,7 +312,8 @@ def test_expired_and_missing_payloads_are_labelled_and_never_requested(
     expect(missing).to_have_attribute("data-status", "missing")
     expect(missing.get_by_test_id("payload-status")).to_have_text("missing")
     expect(missing.get_by_test_id("payload-unavailable")).to_contain_text("never stored here")
-    expect(missing).to_contain_text(UNSTORED_REF)
+    # The span named it by its content hash; the explorer shows the ref a viewer may see.
+    expect(missing).to_contain_text(refs.public_value(UNSTORED_REF.removeprefix(refs.HASH_PREFIX)))
     expect(missing.get_by_test_id("payload-open")).to_have_count(0)
     shot(page, "16-missing-payload")
     assert [url for url in requested if "/api/payloads/" in url] == []
