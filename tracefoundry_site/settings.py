@@ -213,7 +213,7 @@ SESSION_ID_ATTRIBUTES = env.list(
 )
 # The trace list counts matching traces exactly up to this many, then answers "more than" it (a count over
 # millions of rows costs more than the page itself).
-TRACE_COUNT_LIMIT = env.int("TRACE_COUNT_LIMIT", default=10_000)
+TRACE_COUNT_LIMIT = env.int("TRACE_COUNT_LIMIT", default=1_000)
 
 MODEL_PRICES_FILE = Path(env.str("MODEL_PRICES_FILE", default=str(BASE_DIR / "deploy" / "model-prices.yaml")))
 
