@@ -13,6 +13,7 @@ numbers, is not found); a card number must pass the Luhn check to be masked.
 """
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ _KEY_CACHE_LIMIT = 50_000
 # redaction is remembered. Longer ones are mostly unique content and are scanned each time.
 _TEXT_CACHE_MAX_CHARS = 256
 _TEXT_CACHE_LIMIT = 100_000
+_ANY_LENGTH = sys.maxsize
 
 
 def is_own_key(key: str) -> bool:
@@ -72,10 +74,20 @@ class Redactor:
         self.policy = policy
         self.mode = mode
         masked = _MASKED_CLASSES[mode]
+        patterns = [pattern for pattern in policy.patterns if pattern.pattern_class in masked]
         self._steps: tuple[tuple[tuple[str, ...], int, int, Callable[[str], str]], ...] = tuple(
             (pattern.hints, pattern.hints_above_chars, pattern.min_digits, _substitution(pattern))
-            for pattern in policy.patterns
-            if pattern.pattern_class in masked
+            for pattern in patterns
+        )
+        # Most text holds no hint of any pattern: one search for all hints at once rules them out together,
+        # instead of a loop over every pattern's hints.
+        hints = sorted({hint for pattern in patterns for hint in pattern.hints}, key=len, reverse=True)
+        self._any_hint = re.compile("|".join(map(re.escape, hints))) if hints else None
+        # What runs on such text, in order: the patterns without hints, and those scanning short text anyway.
+        self._unhinted_steps = tuple(
+            (above if hints else _ANY_LENGTH, min_digits, substitute)
+            for hints, above, min_digits, substitute in self._steps
+            if not hints or above
         )
         self.drops_unlisted = mode == RedactionMode.STRICT
         self._allowed: dict[str, bool] = {}
@@ -97,6 +109,18 @@ class Redactor:
     def _scan(self, text: str) -> str:
         lowered = text.lower()
         length = len(text)
+        digits = -1
+        if self._any_hint is None or self._any_hint.search(lowered) is None:
+            for hints_above_chars, min_digits, substitute in self._unhinted_steps:
+                if length > hints_above_chars:
+                    continue
+                if min_digits:
+                    if digits < 0:
+                        digits = _digit_count(text)
+                    if digits < min_digits:
+                        continue
+                text = substitute(text)
+            return text
         for hints, hints_above_chars, min_digits, substitute in self._steps:
             if hints and length > hints_above_chars:
                 for hint in hints:
@@ -104,8 +128,11 @@ class Redactor:
                         break
                 else:
                     continue
-            if min_digits and _digit_count(text) < min_digits:
-                continue
+            if min_digits:
+                if digits < 0:
+                    digits = _digit_count(text)  # once, of the text as given: a necessary condition either way
+                if digits < min_digits:
+                    continue
             text = substitute(text)
         return text
 

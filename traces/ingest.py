@@ -209,13 +209,39 @@ def lock_traces(trace_ids: list[str], source: str) -> dict[str, dict[str, Any]]:
     between the insert and the lock is created again, so no span is ever stored without its trace.
     """
     while True:
-        Trace.objects.bulk_create(
-            [Trace(trace_id=trace_id, source=source) for trace_id in trace_ids], ignore_conflicts=True
-        )
+        _create_missing_traces(trace_ids, source)
         locked = Trace.objects.select_for_update().filter(trace_id__in=trace_ids).order_by("trace_id")
         traces = {row["trace_id"]: row for row in locked.values(*_LOCKED_FIELDS)}
         if len(traces) == len(trace_ids):
             return traces
+
+
+def _create_missing_traces(trace_ids: list[str], source: str) -> None:
+    if connection.vendor != "postgresql":
+        Trace.objects.bulk_create(
+            [Trace(trace_id=trace_id, source=source) for trace_id in trace_ids], ignore_conflicts=True
+        )
+        return
+    # One row of defaults for all new traces: bulk_create would prepare every column of every row in Python, a
+    # tenth of a batch's CPU.
+    now = timezone.now()
+    stated = {"source": source, "ingested_at": now, "updated_at": now, "last_ingested_at": now}
+    fields = [field for field in Trace._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO traces (trace_id, {columns}) SELECT t, {', '.join(['%s'] * len(fields))} "  # noqa: S608 (the model's columns)
+            "FROM unnest(%s::text[]) AS t ON CONFLICT (trace_id) DO NOTHING",
+            [
+                *(
+                    field.get_db_prep_save(
+                        stated[field.attname] if field.attname in stated else field.get_default(), connection
+                    )
+                    for field in fields
+                ),
+                trace_ids,
+            ],
+        )
 
 
 def recompute_summaries(trace_ids: Iterable[str]) -> None:
@@ -247,13 +273,11 @@ def _write_summaries(summaries: list[summary.Summary], extra_fields: tuple[str, 
         *(["last_ingested_at"] if ingested else []),
     ]
     now = timezone.now()
-    rows = [
-        [
-            *(_db_value(name, {**row, "updated_at": now, "last_ingested_at": now}[name]) for name in fields),
-            row["trace_id"],
-        ]
-        for row in summaries
-    ]
+    stamps = {"updated_at": now, "last_ingested_at": now}
+    rows = []
+    for row in summaries:
+        values = {**row, **stamps}
+        rows.append([*(_db_value(name, values[name]) for name in fields), row["trace_id"]])
     # One parameterised UPDATE sent for all traces at once: cheaper than bulk_update's CASE expressions.
     assignments = ", ".join(f'"{name}" = %s' for name in fields)
     with connection.cursor() as cursor:
