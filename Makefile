@@ -70,8 +70,8 @@ bench: install ## Ingest and query benchmarks on Postgres: 1M spans, payload-hea
 	$(TEST_ENV) $(PY) scripts/bench_big_trace.py --database-url $(TEST_DATABASE_URL)_bench
 	$(TEST_ENV) $(PY) scripts/bench_realistic.py --database-url $(TEST_DATABASE_URL)_bench --corpus-tools $(SHARED_BENCH)
 
-# make fuzz [FUZZ_EXAMPLES=20000] [FUZZ_HTTP_EXAMPLES=300]: examples per fuzz test, in process / through the app.
-FUZZ_EXAMPLES ?= 20000
+# make fuzz [FUZZ_EXAMPLES=25000] [FUZZ_HTTP_EXAMPLES=300]: examples per fuzz test, in process / through the app.
+FUZZ_EXAMPLES ?= 25000
 FUZZ_HTTP_EXAMPLES ?= 300
 FUZZ_TESTS := traces/tests/test_fuzz_otlp.py bundles/tests/test_fuzz_bundles.py tracefoundry_site/tests/test_fuzz_api.py
 fuzz: install ## Long property-based fuzzing (hypothesis, schemathesis per role) on SQLite; prints cases run and 500s

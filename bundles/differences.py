@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from traces import summary
+
 CONTENT_COLUMNS = (
     "name",
     "parent_span_id",
@@ -28,25 +30,21 @@ CONTENT_COLUMNS = (
     "scope",
     "otlp_extra",
 )
-SUMMARY_FIELDS = (
-    "root_span_name",
-    "service",
-    "status",
-    "start_unix_nano",
-    "end_unix_nano",
-    "span_count",
-    "error_count",
-    "llm_call_count",
-    "tool_call_count",
-    "retry_count",
-    "timeout_count",
-    "orphan_count",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cost_usd",
-    "models_used",
-    "tools_used",
+# The summary columns a difference is described by: not the environment (an import sets its own), nor the ids
+# and per-service breakdowns, which the span lines already say.
+SUMMARY_FIELDS = tuple(
+    field
+    for field in summary.FIELDS
+    if field
+    not in (
+        "environment",
+        "root_span_id",
+        "top_span_id",
+        "duration_ns",
+        "service_span_counts",
+        "service_error_counts",
+        "environment_span_counts",
+    )
 )
 _MAX_LISTED = 50
 

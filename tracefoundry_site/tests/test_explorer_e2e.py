@@ -255,6 +255,23 @@ def test_engineer_exports_a_bundle_imports_it_and_dry_replays(
     expect(page.get_by_test_id("trace-summary")).to_contain_text("imported bundle")
     expect(page.get_by_test_id("span-row")).to_have_count(5)
 
+    # The same bundle again, once the stored trace has changed: refused with what differs, never merged.
+    renamed = Span.objects.filter(trace_id=SEEDED.refund_trace).order_by("start_unix_nano").last()
+    assert renamed is not None
+    Span.objects.filter(pk=renamed.pk).update(name="renamed here")
+    page.goto(f"{base}/import/")
+    page.get_by_test_id("import-file").set_input_files(str(bundle))
+    page.get_by_test_id("import-submit").click()
+    conflict = page.get_by_test_id("import-conflict")
+    expect(conflict).to_contain_text("already stored with different content")
+    expect(page.get_by_test_id("import-differences")).to_contain_text(f"span {renamed.span_id} ('renamed here') changed")
+    shot(page, "09b-import-conflict")
+    assert Span.objects.get(pk=renamed.pk).name == "renamed here"
+    page.get_by_test_id("import-as-new").click()
+    result = page.get_by_test_id("import-result")
+    expect(result).to_contain_text("stored under a new id")
+    assert Trace.objects.filter(source=TraceSource.BUNDLE_IMPORT).count() == 2
+
 
 def test_strict_redaction_and_payloads_are_never_offered_together(
     live_server: object, seeded: None, engineer: User, page: Page

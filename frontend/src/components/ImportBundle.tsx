@@ -5,8 +5,8 @@
 import Link from "next/link";
 import { useState } from "react";
 
-import { request } from "@/lib/api";
-import type { ImportResult } from "@/lib/api-types";
+import { ApiError, request } from "@/lib/api";
+import type { ImportConflict, ImportResult } from "@/lib/api-types";
 import { formatBytes } from "@/lib/format";
 
 import { ErrorState, Id } from "./common";
@@ -20,8 +20,7 @@ export function ImportBundle() {
   const [result, setResult] = useState<ImportResult | null>(null);
   const [error, setError] = useState<unknown>(null);
 
-  const upload = async (event: React.FormEvent) => {
-    event.preventDefault();
+  const send = async (asNewTrace: boolean) => {
     if (!file) return;
     setBusy(true);
     setError(null);
@@ -29,6 +28,7 @@ export function ImportBundle() {
     try {
       const form = new FormData();
       form.append("bundle", file);
+      if (asNewTrace) form.append("as_new_trace", "true");
       const response = await request("/api/bundles/import", { method: "POST", body: form });
       setResult((await response.json()) as ImportResult);
     } catch (e) {
@@ -37,6 +37,11 @@ export function ImportBundle() {
       setBusy(false);
     }
   };
+  const upload = (event: React.FormEvent) => {
+    event.preventDefault();
+    void send(false);
+  };
+  const conflict = error instanceof ApiError && error.status === 409 ? (error.body as ImportConflict) : null;
 
   const extra = result
     ? Object.entries(result).filter(([k]) => !["trace_id", "span_count", "payload_count", "created"].includes(k))
@@ -67,12 +72,35 @@ export function ImportBundle() {
           {busy ? "Verifying…" : "Import"}
         </button>
       </form>
-      {error ? <ErrorState error={error} what="the import" /> : null}
+      {conflict ? (
+        <div className="state error" role="alert" style={{ textAlign: "left" }} data-testid="import-conflict">
+          <p>
+            Trace <Id value={conflict.trace_id} /> is already stored with different content, so nothing was imported
+            (a merge would change the stored trace silently). What differs:
+          </p>
+          <ul data-testid="import-differences">
+            {conflict.differences.map((difference) => (
+              <li key={difference}>{difference}</li>
+            ))}
+          </ul>
+          <p>
+            <Link href={`/trace/?id=${conflict.trace_id}`}>Open the stored trace</Link>, or keep both:{" "}
+            <button type="button" className="primary" disabled={busy} onClick={() => void send(true)} data-testid="import-as-new">
+              Import as a new trace
+            </button>
+          </p>
+        </div>
+      ) : error ? (
+        <ErrorState error={error} what="the import" />
+      ) : null}
       {result ? (
         <div className="state" style={{ textAlign: "left" }} data-testid="import-result" role="status">
           <p>
             <span className="badge ok">verified</span>{" "}
             {result.created ? "Imported a new trace." : "This trace was already here; nothing was changed."}
+            {result.original_trace_id !== result.trace_id ? (
+              <> The bundle&apos;s trace <Id value={result.original_trace_id} /> was stored under a new id.</>
+            ) : null}
           </p>
           <table className="kv">
             <tbody>

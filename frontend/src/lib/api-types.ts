@@ -58,6 +58,8 @@ export type Me = Sent<Schemas["Me"]>;
 
 export type ExportRequest = Schemas["ExportRequest"];
 export type ImportResult = Sent<Schemas["ImportResult"]>;
+/** 409 from `POST /api/bundles/import`: the trace id is stored with other content. */
+export type ImportConflict = Sent<Schemas["ImportConflict"]>;
 export type DryReplayCheck = Sent<Schemas["ReplayCheck"]>;
 export type DryReplayReport = Sent<Schemas["ReplayReport"]>;
 

@@ -11,6 +11,8 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly parameter?: string,
+    /** The parsed JSON error body, for answers that say more than `detail` (e.g. an import's 409). */
+    readonly body?: unknown,
   ) {
     super(message);
     this.name = "ApiError";
@@ -36,17 +38,18 @@ function kindOf(status: number): ApiErrorKind {
 async function errorOf(response: Response): Promise<ApiError> {
   let detail = `${response.status} ${response.statusText}`.trim();
   let parameter: string | undefined;
+  let body: { detail?: unknown; parameter?: unknown } | undefined;
   const type = response.headers.get("content-type") ?? "";
   if (type.includes("json")) {
     try {
-      const body = (await response.json()) as { detail?: unknown; parameter?: unknown };
+      body = (await response.json()) as { detail?: unknown; parameter?: unknown };
       if (typeof body.detail === "string") detail = body.detail;
       if (typeof body.parameter === "string") parameter = body.parameter;
     } catch {
       // A broken error body still leaves the status to report.
     }
   }
-  return new ApiError(kindOf(response.status), response.status, detail, parameter);
+  return new ApiError(kindOf(response.status), response.status, detail, parameter, body);
 }
 
 export async function request(path: string, init: RequestInit = {}): Promise<Response> {
