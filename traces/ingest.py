@@ -227,7 +227,7 @@ def _create_missing_traces(trace_ids: list[str], source: str) -> None:
     now = timezone.now()
     stated = {"source": source, "ingested_at": now, "updated_at": now, "last_ingested_at": now}
     fields = [field for field in Trace._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    columns = ", ".join(connection.ops.quote_name(cast(str, field.column)) for field in fields)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO traces (trace_id, {columns}) SELECT t, {', '.join(['%s'] * len(fields))} "  # noqa: S608 (the model's columns)

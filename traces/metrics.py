@@ -44,6 +44,8 @@ PERCENTILES = (0.5, 0.95, 0.99)
 BUCKET_LADDER_SECONDS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 7 * 86_400)
 TARGET_BUCKETS = 60
 MAX_BUCKETS = 500
+# Ten years: a wider bucket in nanoseconds would overflow the 64-bit arithmetic that buckets spans.
+MAX_BUCKET_SECONDS = 10 * 366 * 86_400
 TABLE_ROWS = 50
 _SPAN_GROUP_COLUMNS = {"model": "model", "tool": "tool_name"}
 _NS = 1_000_000_000

@@ -19,7 +19,10 @@ class MetricsParamsSerializer(TraceListParamsSerializer):
         choices=[g for g in metrics.GROUPS if g], required=False, default="", allow_blank=True
     )
     bucket_seconds = serializers.IntegerField(
-        required=False, min_value=1, help_text="Bucket width; chosen for about 60 buckets when left out"
+        required=False,
+        min_value=1,
+        max_value=metrics.MAX_BUCKET_SECONDS,
+        help_text="Bucket width; chosen for about 60 buckets when left out",
     )
 
 
