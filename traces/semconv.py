@@ -358,8 +358,9 @@ def _problem(key: str, maximum: int | Decimal, what: str) -> str:
     return f"{key}: not {what} {span_limits.range_text(maximum)}, not counted"
 
 
-def session_id_of(attributes: Attributes, resource_attributes: Attributes, keys: list[str]) -> str:
-    """The conversation id a span names under the first of `keys` present (span attributes, then resource)."""
+def named_id_of(attributes: Attributes, resource_attributes: Attributes, keys: list[str]) -> str:
+    """The id (of a conversation, of a user) a span names under the first of `keys` present (span attributes,
+    then resource attributes)."""
     for source in (attributes, resource_attributes):
         for key in keys:
             value = source.get(key)
