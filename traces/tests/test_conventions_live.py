@@ -74,7 +74,8 @@ def run_library(library: str, llm_url: str, server_url: str, ingest_key: str, ma
     }
     python = python_of(library)
     if python is not None and not python.exists():
-        pytest.skip(f"{library}'s own venv is missing: `make test-sqlite` creates it ({python.parents[2].name})")
+        folder = python.parents[2].relative_to(TESTING.parent)
+        pytest.skip(f"{folder}/.venv is missing: `make test-sqlite` creates it from {folder}/requirements.txt")
     if library == "vercel-ai":
         command = ["node", str(TESTING / "vercel_ai" / "vercel_ai.mjs"), llm_url, marker]
     else:
