@@ -15,6 +15,8 @@ CHROMIUM := /usr/bin/chromium
 SDK_TS_INSTALLED := sdk/typescript/node_modules/.installed
 # npm ci of the Vercel AI SDK that traces/tests/test_conventions_live.py drives (a test-only folder).
 VERCEL_AI_INSTALLED := testing/vercel_ai/node_modules/.installed
+# Venvs of the LLM libraries that cannot share .venv (testing/library_venvs.py), for the same test; git-ignored.
+LIBRARY_VENVS := testing/google_adk/.venv/.installed testing/traceloop/.venv/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-sqlite test-postgres lint openapi bench fuzz demo-load export-trace up down
@@ -45,10 +47,10 @@ test: install frontend frontend-test sdk-typescript-test ## Install what tests n
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
-test-sqlite: install frontend $(CHROMIUM) $(SDK_TS_INSTALLED) $(VERCEL_AI_INSTALLED)
+test-sqlite: install frontend $(CHROMIUM) $(SDK_TS_INSTALLED) $(VERCEL_AI_INSTALLED) $(LIBRARY_VENVS)
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgres: install frontend $(CHROMIUM) $(SDK_TS_INSTALLED) $(VERCEL_AI_INSTALLED)
+test-postgres: install frontend $(CHROMIUM) $(SDK_TS_INSTALLED) $(VERCEL_AI_INSTALLED) $(LIBRARY_VENVS)
 	$(TEST_ENV) DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install frontend-lint sdk-typescript-lint ## ruff and mypy (and eslint + tsc for the explorer and the TypeScript SDK)
@@ -135,6 +137,14 @@ down: ## Stop the docker compose deployment (volumes are kept)
 
 $(VERCEL_AI_INSTALLED): testing/vercel_ai/package.json testing/vercel_ai/package-lock.json
 	cd testing/vercel_ai && npm ci --no-audit --no-fund
+	touch $@
+
+# testing/<library>/.venv from its pinned requirements.txt, made anew when the pins change.
+testing/%/.venv/.installed: testing/%/requirements.txt
+	rm -rf testing/$*/.venv
+	$(PYTHON) -m venv testing/$*/.venv
+	testing/$*/.venv/bin/pip install --quiet --upgrade pip
+	testing/$*/.venv/bin/pip install --quiet -r $<
 	touch $@
 
 # --- TypeScript SDK (sdk/typescript): npm with its own package-lock.json ------------------------------------------

@@ -209,7 +209,27 @@ WEB_WORKER_MAX_RSS_MIB = env.int("WEB_WORKER_MAX_RSS_MIB", default=512)
 # Attributes naming the conversation a trace belongs to (span attributes first, then resource attributes), first
 # found wins; the explorer's sessions page groups traces by it.
 SESSION_ID_ATTRIBUTES = env.list(
-    "SESSION_ID_ATTRIBUTES", default=["session.id", "gen_ai.conversation.id", "langfuse.session.id"]
+    "SESSION_ID_ATTRIBUTES",
+    default=[
+        "session.id",
+        "gen_ai.conversation.id",
+        "langfuse.session.id",
+        "ai.telemetry.metadata.sessionId",
+        "traceloop.association.properties.session_id",
+    ],
+)
+# Attributes naming the end user a trace ran for, read like SESSION_ID_ATTRIBUTES: OpenInference's and the Langfuse
+# SDK's `user.id`, OpenTelemetry's `enduser.id`, what Langfuse documents for plain OpenTelemetry, the Vercel AI SDK's
+# telemetry metadata and Traceloop's association properties.
+USER_ID_ATTRIBUTES = env.list(
+    "USER_ID_ATTRIBUTES",
+    default=[
+        "user.id",
+        "enduser.id",
+        "langfuse.user.id",
+        "ai.telemetry.metadata.userId",
+        "traceloop.association.properties.user_id",
+    ],
 )
 # The trace list counts matching traces exactly up to this many, then answers "more than" it (a count over
 # millions of rows costs more than the page itself).

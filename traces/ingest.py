@@ -31,7 +31,8 @@ from traces.span_insert import SpanRow, insert_spans
 from traces.stored_spans import children_counts, stored_spans
 
 _MAX_REJECTION_REASONS = 5
-_SESSION_ID_CHARS = 255
+# Session and user ids are stored up to this many characters (the columns' length).
+_NAMED_ID_CHARS = 255
 
 
 @dataclass
@@ -172,9 +173,14 @@ def _write_spans_locked(spans: list[SpanRow], trace_ids: list[str], source: str,
                 updated_summary = summary.add_spans(trace, top, added, orphans - adopted[trace_id])
             words = set().union(*(summary.search_words(span) for span in added))
             text, left_out = summary.merge_search_text(trace["search_text"], trace["search_text_left_out"], words)
-            session_id = trace["session_id"] or _session_id_of(added)
             updated.append(
-                {**updated_summary, "search_text": text, "search_text_left_out": left_out, "session_id": session_id}
+                {
+                    **updated_summary,
+                    "search_text": text,
+                    "search_text_left_out": left_out,
+                    "session_id": trace["session_id"] or _named_id_of(added, settings.SESSION_ID_ATTRIBUTES),
+                    "user_id": trace["user_id"] or _named_id_of(added, settings.USER_ID_ATTRIBUTES),
+                }
             )
         _write_summaries(updated, _INGEST_FIELDS, ingested=True)
 
@@ -197,7 +203,7 @@ def _is_orphan(span: SpanRow, stored: dict, new_keys: set[tuple[str, str]]) -> b
 
 
 # Written by ingest beside the summary: they come from attributes, which a recompute from spans does not read.
-_INGEST_FIELDS = ("search_text", "search_text_left_out", "session_id")
+_INGEST_FIELDS = ("search_text", "search_text_left_out", "session_id", "user_id")
 _LOCKED_FIELDS = ("trace_id", *summary.FIELDS, *_INGEST_FIELDS)
 
 
@@ -325,13 +331,16 @@ def _problems_message(noted: list[SpanRow]) -> str:
     )
 
 
-def _session_id_of(spans: list[SpanRow]) -> str:
-    """The session id the earliest of `spans` that names one gives (settings.SESSION_ID_ATTRIBUTES)."""
-    keys = settings.SESSION_ID_ATTRIBUTES
+def _named_id_of(spans: list[SpanRow], keys: list[str]) -> str:
+    """The session or user id the earliest of `spans` that names one under `keys` gives.
+
+    Read from the redacted attributes: in strict mode an email address or phone number used as the id is
+    already masked here, so the trace column never holds what the span may not.
+    """
     for span in sorted(spans, key=lambda s: (s["start_unix_nano"], s["span_id"])):
-        session_id = semconv.session_id_of(span["attributes"], span["resource_attributes"], keys)
-        if session_id:
-            return session_id[:_SESSION_ID_CHARS]
+        named = semconv.named_id_of(span["attributes"], span["resource_attributes"], keys)
+        if named:
+            return named[:_NAMED_ID_CHARS]
     return ""
 
 

@@ -66,6 +66,9 @@ class Trace(models.Model):
     cost_usd = models.DecimalField(max_digits=20, decimal_places=10, default=Decimal(0))
     # The conversation the trace is a turn of (`settings.SESSION_ID_ATTRIBUTES`), set by the first batch naming one.
     session_id = models.CharField(max_length=255, blank=True, default="")
+    # The end user the trace ran for (`settings.USER_ID_ATTRIBUTES`), set by the first batch naming one; in strict
+    # mode an email address or phone number used as the id is stored masked, as on the span.
+    user_id = models.CharField(max_length=255, blank=True, default="")
     models_used = models.JSONField(default=list)
     tools_used = models.JSONField(default=list)
     # Spans (and failed spans) per service and spans per environment name: the trace's service when its top span
@@ -98,6 +101,11 @@ class Trace(models.Model):
                 fields=["session_id", "start_unix_nano"],
                 name="traces_session_turns_idx",
                 condition=~models.Q(session_id=""),
+            ),
+            models.Index(
+                fields=["user_id", "start_unix_nano"],
+                name="traces_user_idx",
+                condition=~models.Q(user_id=""),
             ),
         ]
         constraints = [

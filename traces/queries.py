@@ -119,6 +119,7 @@ class TraceFilters:
     has_timeouts: bool | None = None
     min_retries: int | None = None
     session_id: str = ""
+    user: str = ""
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,8 @@ def filtered_traces(f: TraceFilters) -> QuerySet[Trace]:
         conditions &= Q(retry_count__gte=f.min_retries)
     if f.session_id:
         conditions &= Q(session_id=f.session_id)
+    if f.user:
+        conditions &= Q(user_id=f.user)
     # Models and tools as substrings of the trace's own lists (the distinct values of its spans): no join with
     # spans, so a filtered page and its count cost what an unfiltered one does.
     if f.model:

@@ -5,7 +5,8 @@ Pure: no ORM, no I/O. Current and older spellings are both read: the OpenTelemet
 (https://github.com/Arize-ai/openinference/blob/main/spec/semantic_conventions.md), and those of OpenLLMetry/
 Traceloop (`traceloop.span.kind`, `traceloop.entity.name`), the Vercel AI SDK (`ai.operationId`, `ai.model.*`,
 `ai.usage.*`, `ai.toolCall.name`), the Langfuse SDK (`langfuse.observation.type`, `.model.name`,
-`.usage_details`) and MLflow (`mlflow.spanType`, `mlflow.llm.model`, `mlflow.chat.tokenUsage`, JSON-encoded).
+`.usage_details`), MLflow (`mlflow.spanType`, `mlflow.llm.model`, `mlflow.chat.tokenUsage`, JSON-encoded) and
+Google ADK (its legacy `call_llm` wrapper spans).
 What each library's release sends is recorded in `testing/conventions/golden/`.
 
 Retries are recognised from:
@@ -96,6 +97,10 @@ _TYPE_CATEGORIES = {
     "task": SpanCategory.CHAIN,
 }
 _TYPE_KEYS = ("langfuse.observation.type", "mlflow.spanType", "traceloop.span.kind")
+# Google ADK's legacy telemetry (schema 1) wraps each model call in a `call_llm` span around the `generate_content`
+# span, both carrying the call's usage: the wrapper is a chain step, so the call and its tokens count once.
+_ADK_CALL_LLM = "call_llm"
+_ADK_INVOCATION = "gcp.vertex.agent.invocation_id"  # on ADK's spans (content keys are gone by mapping time)
 _CATEGORY_OPERATIONS: dict[str, str] = {
     SpanCategory.LLM: "chat",
     SpanCategory.EMBEDDING: "embeddings",
@@ -178,7 +183,7 @@ def map_span(
     status_message: str,
 ) -> SpanSemantics:
     oi_kind = str(attributes.get("openinference.span.kind", "")).upper()
-    typed = _typed_category(attributes)
+    typed = _typed_category(name, attributes)
     operation = (
         _first_str(attributes, ("gen_ai.operation.name",))
         or _OPENINFERENCE_OPERATIONS.get(oi_kind, "")
@@ -239,8 +244,10 @@ def _category(operation: str, oi_kind: str, model: str, tool_name: str, total_to
     return SpanCategory.OTHER
 
 
-def _typed_category(attributes: Attributes) -> str:
-    """The category stated by a convention that names span types (Vercel AI, Langfuse, MLflow, Traceloop)."""
+def _typed_category(name: str, attributes: Attributes) -> str:
+    """The category stated by a convention that names span types (Vercel AI, Langfuse, MLflow, Traceloop, ADK)."""
+    if name == _ADK_CALL_LLM and _ADK_INVOCATION in attributes:
+        return SpanCategory.CHAIN
     vercel = attributes.get("ai.operationId")
     if vercel.__class__ is str and vercel in _VERCEL_CATEGORIES:
         return _VERCEL_CATEGORIES[vercel]
@@ -358,8 +365,9 @@ def _problem(key: str, maximum: int | Decimal, what: str) -> str:
     return f"{key}: not {what} {span_limits.range_text(maximum)}, not counted"
 
 
-def session_id_of(attributes: Attributes, resource_attributes: Attributes, keys: list[str]) -> str:
-    """The conversation id a span names under the first of `keys` present (span attributes, then resource)."""
+def named_id_of(attributes: Attributes, resource_attributes: Attributes, keys: list[str]) -> str:
+    """The id (of a conversation, of a user) a span names under the first of `keys` present (span attributes,
+    then resource attributes)."""
     for source in (attributes, resource_attributes):
         for key in keys:
             value = source.get(key)

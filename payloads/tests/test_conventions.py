@@ -30,6 +30,7 @@ def visible(span: OtlpSpan) -> str:
 
 def test_every_library_was_recorded() -> None:
     assert LIBRARIES == [
+        "google-adk",
         "langfuse",
         "logfire",
         "mlflow",
@@ -40,6 +41,7 @@ def test_every_library_was_recorded() -> None:
         "otel-genai-legacy",
         "otel-genai-span",
         "pydantic-ai",
+        "traceloop-sdk",
         "vercel-ai",
     ]
 

@@ -3,7 +3,8 @@
     .venv/bin/python testing/conventions/record_goldens.py [LIBRARY ...]
 
 Starts the OpenAI-compatible test server and a loopback OTLP/HTTP receiver, runs `run_library.py` for each
-library (or `node vercel_ai.mjs` for the Vercel AI SDK) and writes every span and log record it received:
+library (under the library's own venv for those in `testing/library_venvs.py`, which `make test-sqlite` creates;
+`node vercel_ai.mjs` for the Vercel AI SDK) and writes every span and log record it received:
 name, attributes and events, with the request path and the authorization scheme. The marker is fixed
 (`golden`) so the files are stable apart from ids and times, which are left out.
 """
@@ -28,9 +29,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 HERE = Path(__file__).resolve().parent
 # Run as a script: the project root on the path, for the test server module.
 sys.path.insert(0, str(HERE.parents[1]))
+from testing.library_venvs import python_of  # noqa: E402
 from testing.openai_compatible_server import serving  # noqa: E402
 
 MARKER = "golden"
+CHECKOUT = "/srv/app"
 # The packages whose versions a golden file names.
 PACKAGES = {
     "otel-genai-span": ["opentelemetry-instrumentation-openai-v2", "opentelemetry-util-genai"],
@@ -43,6 +46,8 @@ PACKAGES = {
     "mlflow": ["mlflow-tracing"],
     "pydantic-ai": ["pydantic-ai-slim"],
     "logfire": ["logfire"],
+    "google-adk": ["google-adk", "litellm"],
+    "traceloop-sdk": ["traceloop-sdk", "opentelemetry-instrumentation-openai"],
 }
 NODE_PACKAGES = ["ai", "@ai-sdk/openai"]
 
@@ -148,6 +153,18 @@ def _node_versions() -> dict[str, str]:
     return {name: lock["packages"][f"node_modules/{name}"]["version"] for name in NODE_PACKAGES}
 
 
+def _versions(python: str, packages: list[str]) -> dict[str, str]:
+    """The installed versions of `packages` in the venv of `python`."""
+    if python == sys.executable:
+        return {package: metadata.version(package) for package in packages}
+    script = (
+        "import json, sys\nfrom importlib import metadata\n"
+        "print(json.dumps({p: metadata.version(p) for p in sys.argv[1:]}))"
+    )
+    done = subprocess.run([python, "-c", script, *packages], check=True, capture_output=True, text=True)
+    return dict(json.loads(done.stdout))
+
+
 def record(name: str, llm_url: str, otlp_url: str) -> dict[str, Any]:
     _Receiver.received = []
     env = {
@@ -163,8 +180,9 @@ def record(name: str, llm_url: str, otlp_url: str) -> dict[str, Any]:
         command = ["node", str(HERE.parent / "vercel_ai" / "vercel_ai.mjs"), llm_url, MARKER]
         versions = _node_versions()
     else:
-        command = [sys.executable, str(HERE / "run_library.py"), name, llm_url, MARKER]
-        versions = {package: metadata.version(package) for package in PACKAGES[name]}
+        python = str(python_of(name) or sys.executable)
+        command = [python, str(HERE / "run_library.py"), name, llm_url, MARKER]
+        versions = _versions(python, PACKAGES[name])
     subprocess.run(command, env=env, check=True, timeout=300)
     return {"library": name, "versions": versions, "received": list(_Receiver.received)}
 
@@ -175,7 +193,9 @@ def main(names: list[str]) -> None:
     with serving() as llm_url, receiving() as otlp_url:
         for name in names or [*PACKAGES, "vercel-ai"]:
             capture = record(name, llm_url, otlp_url)
-            (golden / f"{name}.json").write_text(json.dumps(capture, indent=1, sort_keys=True) + "\n")
+            text = json.dumps(capture, indent=1, sort_keys=True) + "\n"
+            # Stack traces name the checkout's folder: the files are the same wherever it is.
+            (golden / f"{name}.json").write_text(text.replace(str(HERE.parents[1]), CHECKOUT))
             print(name, len(capture["received"]), "records")
 
 

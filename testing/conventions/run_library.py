@@ -312,6 +312,97 @@ def logfire_openai(base_url: str, marker: str) -> None:
     logfire.shutdown()
 
 
+@library("google-adk")
+def google_adk(base_url: str, marker: str) -> None:
+    """Google ADK: an agent with one tool on LiteLLM's OpenAI client (no Google service is reached), run as a
+    user in a session, with content capture on (ADK's default captures none). Once on ADK's default telemetry
+    schema (2: GenAI conventions, content on the spans and in `gen_ai.client.inference.operation.details` log
+    records), once on the legacy schema 1 (`ADK_TELEMETRY_SCHEMA_VERSION_OPT_IN=1`, read per run: `call_llm`
+    spans with `gcp.vertex.agent.llm_request`/`llm_response`/`tool_call_args`/`tool_response`, message log
+    records), and a failing call. Its own venv (`testing/google_adk`): ADK pins an older opentelemetry-api."""
+    os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "SPAN_AND_EVENT"
+    # LiteLLM would fetch its model price list from the network when imported.
+    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    import asyncio
+
+    from google.adk.agents import Agent
+    from google.adk.models.lite_llm import LiteLlm
+    from google.adk.runners import Runner
+    from google.adk.sessions import InMemorySessionService
+    from google.genai import types
+
+    provider = tracer_provider("google-adk")
+    logs = logger_provider("google-adk")
+
+    def lookup_order(query: str) -> str:
+        """Look up an order."""
+        return f"toolresult-{marker}"
+
+    async def run(model: str, text: str) -> None:
+        agent = Agent(
+            name="support_agent",
+            model=LiteLlm(model=f"openai/{model}", api_base=base_url, api_key=API_KEY),
+            instruction=f"sysprompt-{marker}",
+            tools=[lookup_order],
+        )
+        sessions = InMemorySessionService()
+        runner = Runner(app_name="support", agent=agent, session_service=sessions)
+        session = await sessions.create_session(app_name="support", user_id="user-live-1", session_id="session-live-1")
+        message = types.Content(role="user", parts=[types.Part(text=text)])
+        async for _event in runner.run_async(user_id=session.user_id, session_id=session.id, new_message=message):
+            pass
+
+    asyncio.run(run("gpt-4o-mini", f"prompt-{marker} where is my order?"))
+    os.environ["ADK_TELEMETRY_SCHEMA_VERSION_OPT_IN"] = "1"
+    asyncio.run(run("gpt-4o-mini", f"prompt-{marker} where is my order, again?"))
+    del os.environ["ADK_TELEMETRY_SCHEMA_VERSION_OPT_IN"]
+    with contextlib.suppress(Exception):  # LiteLLM's BadRequestError, which ADK passes on
+        asyncio.run(run("error-model", f"prompt-{marker} fails"))
+    provider.shutdown()
+    logs.shutdown()
+
+
+@library("traceloop-sdk")
+def traceloop_sdk(base_url: str, marker: str) -> None:
+    """traceloop-sdk (OpenLLMetry's SDK): `Traceloop.init` with its own exporter, `@workflow`, `@tool` and `@task`
+    decorators (entity input and output) around the OpenAI conversation, a user and a session as association
+    properties. Its own venv (`testing/traceloop`): it pins instrumentations this project's venv does not."""
+    os.environ["TRACELOOP_METRICS_ENABLED"] = "false"  # TraceFoundry takes no OTLP metrics
+    from traceloop.sdk import Traceloop
+    from traceloop.sdk.decorators import task, tool, workflow
+
+    endpoint = os.environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"].removesuffix("/v1/traces")
+    header = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "").replace("%20", " ")
+    name, _, value = header.partition("=")
+    Traceloop.init(
+        app_name="traceloop-sdk",
+        api_endpoint=endpoint,
+        headers={name: value} if name else {},
+        disable_batch=True,
+        telemetry_enabled=False,
+    )
+    Traceloop.set_association_properties({"user_id": "user-live-1", "session_id": "session-live-1"})
+
+    @tool(name=TOOL_NAME)
+    def lookup_order(query: str) -> str:
+        return f"toolresult-{marker}"
+
+    @task(name="answer")
+    def answer(question: str) -> str:
+        openai_conversation(base_url, marker)
+        return f"completion-{marker} answered"
+
+    @workflow(name="support_agent")
+    def support_agent(question: str) -> str:
+        lookup_order(f"toolarg-{marker}")
+        return answer(question)
+
+    support_agent(f"prompt-{marker} where is my order?")
+    from opentelemetry import trace
+
+    trace.get_tracer_provider().shutdown()  # type: ignore[attr-defined]  # the SDK's provider, set by init
+
+
 if __name__ == "__main__":
     name, llm_url, run_marker = sys.argv[1:4]
     LIBRARIES[name](llm_url, run_marker)

@@ -16,7 +16,7 @@ const provider = new NodeTracerProvider({
 });
 provider.register();
 const tracer = trace.getTracer("vercel-ai-live");
-const telemetry = { isEnabled: true, tracer, functionId: "support-agent", metadata: { sessionId: "session-live-1" } };
+const telemetry = { isEnabled: true, tracer, functionId: "support-agent", metadata: { sessionId: "session-live-1", userId: "user-live-1" } };
 const openai = createOpenAI({ baseURL, apiKey: "test-key-for-the-local-server" });
 
 const lookupOrder = tool({

@@ -294,13 +294,14 @@ def huge_trace_rows(steps: int = 500, per_step: int = 200) -> list[dict[str, Any
 
 
 CONVERSATION = "conv-4417"
+CONVERSATION_USER = "customer-17"
 CONVERSATION_TURNS = ("f1" * 16, "f2" * 16)
 CONVERSATION_QUESTIONS = ("Where is order 4417?", "Can you refund it instead?")
 
 
 def conversation_requests(now_ns: int | None = None) -> list[bytes]:
-    """Two turns of one conversation (`session.id`), each a root agent span with its input and output payloads
-    and one LLM call; the second turn retries a tool."""
+    """Two turns of one conversation (`session.id`) of one user (`user.id`), each a root agent span with its input
+    and output payloads and one LLM call; the second turn retries a tool."""
     base = (now_ns or time.time_ns()) - 30_000 * MS
     requests = []
     for turn, (trace_id, question) in enumerate(zip(CONVERSATION_TURNS, CONVERSATION_QUESTIONS, strict=True)):
@@ -315,6 +316,7 @@ def conversation_requests(now_ns: int | None = None) -> list[bytes]:
                 {
                     "gen_ai.operation.name": "invoke_agent",
                     "session.id": CONVERSATION,
+                    "user.id": CONVERSATION_USER,
                     "input.value": question,
                     "output.value": f"Turn {turn + 1} answer: {question.lower()}",
                 },

@@ -17,6 +17,7 @@ from tracefoundry_site.tests.explorer_seed import (
     CONVERSATION,
     CONVERSATION_QUESTIONS,
     CONVERSATION_TURNS,
+    CONVERSATION_USER,
     SEEDED,
     conversation_requests,
 )
@@ -83,6 +84,16 @@ def test_engineer_reads_a_conversation_turn_by_turn(
     turns.nth(1).get_by_test_id("turn-trace-link").click()
     expect(page).to_have_url(f"{base}/trace/?id={CONVERSATION_TURNS[1]}")
     expect(page.get_by_test_id("span-row")).to_have_count(3)
+    expect(page.get_by_test_id("trace-session")).to_have_text(CONVERSATION)
+    expect(page.get_by_test_id("trace-user")).to_have_text(CONVERSATION_USER)
+
+    # The user's traces: the header's user links to the list filtered by it.
+    page.get_by_test_id("trace-user").get_by_role("link").click()
+    expect(page).to_have_url(f"{base}/?user={CONVERSATION_USER}")
+    rows = page.get_by_test_id("trace-row")
+    expect(rows).to_have_count(2)
+    expect(rows.first.get_by_test_id("trace-user")).to_have_text(CONVERSATION_USER)
+    expect(page.locator("input[name=user]")).to_have_value(CONVERSATION_USER)
     assert console_errors == []
 
 

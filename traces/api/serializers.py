@@ -36,6 +36,9 @@ class TraceListParamsSerializer(serializers.Serializer):
     has_timeouts = serializers.BooleanField(required=False, allow_null=True, default=None)
     min_retries = serializers.IntegerField(required=False, min_value=0)
     session_id = serializers.CharField(required=False, default="", max_length=255)
+    user = serializers.CharField(
+        required=False, default="", max_length=255, help_text="Traces of this user id (exact; `user_id` in a summary)"
+    )
     sort = serializers.ChoiceField(choices=list(SORTS), required=False, default="newest")
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=500)
     cursor = serializers.CharField(required=False, default=None, allow_null=True)
@@ -113,6 +116,7 @@ class TraceSummarySerializer(serializers.ModelSerializer):
             "models",
             "tools",
             "session_id",
+            "user_id",
             "source",
             "ingested_at",
         ]

@@ -9,7 +9,9 @@ prompt, completion, tool argument, tool result and embedding input carries a fre
 - an engineer reads every marked text of the library's golden capture through the payload refs;
 - the trace summaries count the model, tokens, tool calls and errors that mapping the golden gives.
 
-The Vercel AI SDK runs on Node (`testing/vercel_ai`, `npm ci` done by `make test`). The Langfuse SDK is
+The Vercel AI SDK runs on Node (`testing/vercel_ai`, `npm ci` done by `make test`); Google ADK and traceloop-sdk
+in venvs of their own (`testing/library_venvs.py`, made by `make test-sqlite`/`test-postgres`), and are skipped,
+saying so, only where those venvs were not made. The Langfuse SDK is
 handed the standard OTLP exporter (`LANGFUSE_VIA_OTLP`), as its own endpoint is not what is tested here.
 """
 
@@ -32,6 +34,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from testing.goldens import LIBRARIES, MARKED, MARKER, received, status_code
+from testing.library_venvs import python_of
 from testing.openai_compatible_server import serving
 from testing.servers import database_url, web_server
 from traces.models import SpanCategory, Trace
@@ -41,6 +44,10 @@ TESTING = Path(settings.BASE_DIR) / "testing"
 RUN_TIMEOUT_S = 240
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# The user each scenario names (run_library.py, vercel_ai.mjs), as the traces' summaries must show it: every trace
+# of the run has it, or none does. ADK names its user on log records only, not on spans.
+USERS = {"langfuse": "user-live-1", "traceloop-sdk": "user-live-1", "vercel-ai": "user-live-1"}
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +72,15 @@ def run_library(library: str, llm_url: str, server_url: str, ingest_key: str, ma
         "OTEL_EXPORTER_OTLP_LOGS_HEADERS": f"Authorization=Bearer%20{ingest_key}",
         "LANGFUSE_VIA_OTLP": "1",
     }
+    python = python_of(library)
+    if python is not None and not python.exists():
+        folder = python.parents[2].relative_to(TESTING.parent)
+        pytest.skip(f"{folder}/.venv is missing: `make test-sqlite` creates it from {folder}/requirements.txt")
     if library == "vercel-ai":
         command = ["node", str(TESTING / "vercel_ai" / "vercel_ai.mjs"), llm_url, marker]
     else:
-        command = [sys.executable, str(TESTING / "conventions" / "run_library.py"), library, llm_url, marker]
+        script = str(TESTING / "conventions" / "run_library.py")
+        command = [str(python or sys.executable), script, library, llm_url, marker]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-8000:]
 
@@ -162,10 +174,13 @@ def test_library_content_is_kept_from_viewers_and_readable_by_engineers(
     assert {viewer_api.get(f"/api/payloads/{ref}").status_code for ref in refs} <= {403}
     assert golden_texts(library, marker) <= set(re.findall(rf"[a-z]+-{marker}", payloads))
     assert live_summary() == golden_summary(library)
+    assert set(Trace.objects.values_list("user_id", flat=True)) == {USERS.get(library, "")}
+    assert {item["user_id"] for item in viewer_api.get("/api/traces").json()["items"]} == {USERS.get(library, "")}
 
 
 def test_the_golden_captures_cover_every_library() -> None:
     assert set(LIBRARIES) >= {
+        "google-adk",
         "langfuse",
         "logfire",
         "mlflow",
@@ -175,6 +190,7 @@ def test_the_golden_captures_cover_every_library() -> None:
         "otel-genai-event",
         "otel-genai-span",
         "pydantic-ai",
+        "traceloop-sdk",
         "vercel-ai",
     }
     assert all(golden_texts(library, "m") for library in set(LIBRARIES) - {"otel-genai-event", "otel-genai-legacy"})

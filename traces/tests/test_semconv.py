@@ -121,6 +121,14 @@ def test_a_model_with_tokens_and_no_operation_is_an_llm_call() -> None:
     assert _map({"gen_ai.request.model": "gpt-4o"}).category == "other"
 
 
+def test_adks_legacy_call_llm_wrapper_is_a_chain_step_not_a_second_llm_call() -> None:
+    usage = {"gen_ai.request.model": "openai/gpt-4o-mini", "gen_ai.usage.input_tokens": 21}
+    adk = {**usage, "gcp.vertex.agent.invocation_id": "e-1"}
+    assert semconv.map_span("call_llm", adk, [], 0, "").category == "chain"
+    assert semconv.map_span("call_llm", usage, [], 0, "").category == "llm"  # not ADK's
+    assert semconv.map_span("generate_content openai/gpt-4o-mini", adk, [], 0, "").category == "llm"
+
+
 @pytest.mark.parametrize(
     ("attributes", "cost"),
     [

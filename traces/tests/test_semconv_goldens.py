@@ -17,6 +17,10 @@ EXPECTED_MEANING = [
     ("otel-genai-event", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 84, 21, 1),
     ("openllmetry", 4, 1, 0, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 84, 21, 1),
     ("vercel-ai", 3, 1, 1, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 63, 14, 2),
+    ("traceloop-sdk", 4, 1, 1, {"gpt-4o-mini-2024-07-18", "text-embedding-3-small", "error-model"}, 84, 21, 1),
+    # ADK names models as LiteLLM does (`openai/…`) and no response model; its legacy `call_llm` wrappers (schema
+    # 1) carry the usage of the `generate_content` span inside them and are not counted again.
+    ("google-adk", 5, 0, 2, {"openai/gpt-4o-mini", "openai/error-model"}, 84, 28, 3),
 ]
 
 

@@ -51,7 +51,16 @@ def api(client: Client, viewer) -> Client:
 
 @pytest.mark.django_db
 class TestSessionIdAtIngest:
-    @pytest.mark.parametrize("key", ["session.id", "gen_ai.conversation.id", "langfuse.session.id"])
+    @pytest.mark.parametrize(
+        "key",
+        [
+            "session.id",
+            "gen_ai.conversation.id",
+            "langfuse.session.id",
+            "ai.telemetry.metadata.sessionId",
+            "traceloop.association.properties.session_id",
+        ],
+    )
     def test_each_configured_key_names_the_session(self, key: str) -> None:
         trace_id = turn("conv-1", 0, key=key)
         assert Trace.objects.get(trace_id=trace_id).session_id == "conv-1"

@@ -234,6 +234,7 @@ function TraceTable({
           <th>Trace id</th>
           <th>Service</th>
           <th>Env</th>
+          <th>User</th>
           <th>Status</th>
           <SortHeader column="duration" label="Duration" sort={sort} onSort={onSort} numeric />
           <th className="num">Spans</th>
@@ -272,6 +273,9 @@ function TraceTable({
               </td>
               <td>{trace.service}</td>
               <td>{trace.environment}</td>
+              <td className="mono" data-testid="trace-user">
+                {trace.user_id}
+              </td>
               <td className="nowrap">
                 <StatusBadge status={trace.status} />
                 {trace.retry_count > 0 ? <span className="badge warn" title={plural(trace.retry_count, "retry", "retries")}>↻{trace.retry_count}</span> : null}
@@ -383,6 +387,7 @@ function FilterBar({
       ) : null}
       {text("service", "Service", { list: "facet-services" })}
       {text("environment", "Environment", { list: "facet-environments" })}
+      {text("user", "User id", { placeholder: "exact" })}
       <label>
         Status
         <select name="status" value={state.filters.status ?? ""} onChange={(e) => submit({ filters: { status: e.target.value } })}>

@@ -448,6 +448,24 @@ function TraceWorkspace({
             <dt>env</dt>
             <dd>{trace.environment || "—"}</dd>
           </div>
+          {trace.session_id ? (
+            <div>
+              <dt>session</dt>
+              <dd className="mono" data-testid="trace-session">
+                <Link href={`/session/?id=${encodeURIComponent(trace.session_id)}`}>{trace.session_id}</Link>
+              </dd>
+            </div>
+          ) : null}
+          {trace.user_id ? (
+            <div>
+              <dt>user</dt>
+              <dd className="mono" data-testid="trace-user">
+                <Link href={`/?user=${encodeURIComponent(trace.user_id)}`} title="This user's traces">
+                  {trace.user_id}
+                </Link>
+              </dd>
+            </div>
+          ) : null}
         </dl>
       </section>
       {path ? (

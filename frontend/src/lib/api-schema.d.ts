@@ -714,6 +714,7 @@ export interface components {
             models: string[];
             tools: string[];
             session_id?: string;
+            user_id?: string;
             source?: components["schemas"]["SourceEnum"];
             /** Format: date-time */
             readonly ingested_at: string;
@@ -956,6 +957,7 @@ export interface components {
             models: string[];
             tools: string[];
             session_id?: string;
+            user_id?: string;
             source?: components["schemas"]["SourceEnum"];
             /** Format: date-time */
             readonly ingested_at: string;
@@ -1122,6 +1124,8 @@ export interface operations {
                  */
                 status?: "ok" | "error";
                 tool?: string;
+                /** @description Traces of this user id (exact; `user_id` in a summary) */
+                user?: string;
             };
             header?: never;
             path?: never;
@@ -1223,6 +1227,8 @@ export interface operations {
                  */
                 status?: "ok" | "error";
                 tool?: string;
+                /** @description Traces of this user id (exact; `user_id` in a summary) */
+                user?: string;
             };
             header?: never;
             path?: never;
@@ -1324,6 +1330,8 @@ export interface operations {
                  */
                 status?: "ok" | "error";
                 tool?: string;
+                /** @description Traces of this user id (exact; `user_id` in a summary) */
+                user?: string;
             };
             header?: never;
             path?: never;

@@ -52,8 +52,10 @@ describe("column header sorts", () => {
   });
 
   it("keeps the flag filters and new sorts in the URL", () => {
-    const state = parseListState(new URLSearchParams("has_retries=true&min_retries=3&sort=cheapest&session_id=c1"));
-    expect(state.filters).toEqual({ has_retries: "true", min_retries: "3", session_id: "c1" });
+    const state = parseListState(
+      new URLSearchParams("has_retries=true&min_retries=3&sort=cheapest&session_id=c1&user=u%40example.com"),
+    );
+    expect(state.filters).toEqual({ has_retries: "true", min_retries: "3", session_id: "c1", user: "u@example.com" });
     expect(state.sort).toBe("cheapest");
   });
 });

@@ -22,6 +22,7 @@ export const FILTER_KEYS = [
   "has_timeouts",
   "min_retries",
   "session_id",
+  "user",
   "start",
   "end",
 ] as const;
