@@ -31,7 +31,8 @@ CONTENT_COLUMNS = (
     "otlp_extra",
 )
 # The summary columns a difference is described by: not the environment (an import sets its own), nor the ids
-# and per-service breakdowns, which the span lines already say.
+# and per-service breakdowns, which the span lines already say, nor the model and tool names as text (the lists say
+# them).
 SUMMARY_FIELDS = tuple(
     field
     for field in summary.FIELDS
@@ -44,6 +45,8 @@ SUMMARY_FIELDS = tuple(
         "service_span_counts",
         "service_error_counts",
         "environment_span_counts",
+        "models_text",
+        "tools_text",
     )
 )
 _MAX_LISTED = 50

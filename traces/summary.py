@@ -3,7 +3,8 @@ trace's other spans, and the same fold over all spans at once gives the from-scr
 
 Pure (no ORM): `traces.ingest` reads what a batch needs (the trace row, the stored top span, which parents and
 children of the batch are stored) and writes the result. What makes each column foldable, whatever the order:
-- counts, token and cost sums, start/end, status, models and tools: sums, min/max and unions;
+- counts, token and cost sums, start/end, status, models and tools: sums, min/max and unions (models and tools
+  also as text, one name a line, for the filters);
 - the top span (the earliest root, else the earliest span): the smallest (not a root, start, span id) key of the
   stored top and the new spans; `root_span_id` is its id when it is a root;
 - service and environment: the top span's, else the most frequent among spans (counts per value are kept on the
@@ -58,6 +59,8 @@ FIELDS = (
     "cost_usd",
     "models_used",
     "tools_used",
+    "models_text",
+    "tools_text",
     "service_span_counts",
     "service_error_counts",
     "environment_span_counts",
@@ -119,6 +122,8 @@ def empty() -> Summary:
         "cost_usd": Decimal(0),
         "models_used": [],
         "tools_used": [],
+        "models_text": "",
+        "tools_text": "",
         "service_span_counts": {},
         "service_error_counts": {},
         "environment_span_counts": {},
@@ -145,6 +150,8 @@ def add_spans(summary: Summary, top: TopSpan | None, spans: Sequence[SpanRow], o
         summary["service_error_counts"], (s["service"] for s in spans if s["status_code"] == StatusCode.ERROR)
     )
     environments = _add_counts(summary["environment_span_counts"], (span["environment"] for span in spans))
+    models_used = sorted({*summary["models_used"], *(span["model"] for span in spans if span["model"])})
+    tools_used = sorted({*summary["tools_used"], *(span["tool_name"] for span in spans if span["tool_name"])})
     return {
         **summary,
         "service": top.service or _most_frequent(services),
@@ -179,12 +186,19 @@ def add_spans(summary: Summary, top: TopSpan | None, spans: Sequence[SpanRow], o
             Decimal(summary["cost_usd"]) + sum((Decimal(span["cost_usd"]) for span in counted), Decimal(0)),
             span_limits.MAX_TRACE_COST_USD,
         ),
-        "models_used": sorted({*summary["models_used"], *(span["model"] for span in spans if span["model"])}),
-        "tools_used": sorted({*summary["tools_used"], *(span["tool_name"] for span in spans if span["tool_name"])}),
+        "models_used": models_used,
+        "tools_used": tools_used,
+        "models_text": names_text(models_used),
+        "tools_text": names_text(tools_used),
         "service_span_counts": services,
         "service_error_counts": service_errors,
         "environment_span_counts": environments,
     }
+
+
+def names_text(names: Sequence[str]) -> str:
+    """Model or tool names as the filters search them: one a line (migration 0009 backfills the same)."""
+    return "\n".join(names)
 
 
 def from_scratch(spans: Sequence[SpanRow]) -> Summary:
