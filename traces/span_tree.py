@@ -1,7 +1,8 @@
 """A trace's spans in tree order (parent before child, siblings by start time, orphans at the root level), served
 page by page so that the first screen of a 100,000-span trace needs neither all its rows nor all their JSON.
 
-The first page of a trace without orphans (its summary counts them exactly) is walked from the roots down
+A trace that fits on one page (most do) is read in one query and ordered here. The first page of a larger trace
+without orphans (its summary counts them exactly) is walked from the roots down
 through `spans_children_idx`, reading only the spans it shows: a few queries, whatever the trace's size. Other
 pages need the whole order, computed from four narrow columns of every span (id, span id, parent id, start)
 and kept per process for the trace's current version (`updated_at`, `span_count`), as compact arrays, so each
@@ -47,6 +48,10 @@ _cache_lock = threading.Lock()
 
 
 def span_page(trace: Trace, limit: int, cursor: str | None) -> SpanPage:
+    if cursor is None and trace.span_count <= limit:
+        whole = _whole_trace(trace.trace_id, limit)
+        if whole is not None:
+            return SpanPage(items=whole, next_cursor=None)
     if cursor is None and trace.orphan_count == 0:
         items = _walk_from_roots(trace.trace_id, limit)
         last_pk = items[-1].span.pk if items else 0
@@ -65,6 +70,21 @@ def span_page(trace: Trace, limit: int, cursor: str | None) -> SpanPage:
     end = start + len(pks)
     next_cursor = _encode_cursor(end, pks[-1]) if end < len(order.pks) else None
     return SpanPage(items=items, next_cursor=next_cursor)
+
+
+def _whole_trace(trace_id: str, limit: int) -> list[SpanNode] | None:
+    """All the trace's spans in tree order, from one query; None when more than `limit` are stored (spans arrived
+    since the summary was read): walking from the roots costs a query per span with children, which for a trace
+    this small is most of the time of the page."""
+    rows = list(Span.objects.filter(trace_id=trace_id).values_list(*SPAN_LIST_COLUMNS)[: limit + 1])
+    if len(rows) > limit:
+        return None
+    spans = {row[0]: ListedSpan(*row) for row in rows}
+    order = _order_of([(s.start_unix_nano, s.span_id, s.parent_span_id, s.pk) for s in spans.values()])
+    return [
+        SpanNode(span=spans[pk], depth=order.depths[i], is_orphan=bool(order.orphans[i]))
+        for i, pk in enumerate(order.pks)
+    ]
 
 
 def _walk_from_roots(trace_id: str, limit: int) -> list[SpanNode]:
@@ -109,9 +129,14 @@ def tree_order(trace: Trace) -> TreeOrder:
 
 
 def _compute_order(trace_id: str) -> TreeOrder:
-    rows = sorted(
-        Span.objects.filter(trace_id=trace_id).values_list("start_unix_nano", "span_id", "parent_span_id", "pk")
+    return _order_of(
+        list(Span.objects.filter(trace_id=trace_id).values_list("start_unix_nano", "span_id", "parent_span_id", "pk"))
     )
+
+
+def _order_of(spans: list[tuple[int, str, str, int]]) -> TreeOrder:
+    """The tree order of spans given as (start, span id, parent span id, pk)."""
+    rows = sorted(spans)
     ids = {span_id for _, span_id, _, _ in rows}
     children: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     top: list[tuple[str, str, int]] = []

@@ -278,8 +278,21 @@ class TestTraceDetailAndSpans:
             return len(queries)
 
         small, big = agent_trace(), agent_trace()
+        small += [SpanSpec(small[0].trace_id, new_span_id(), f"step {i}", small[0].span_id) for i in range(10)]
         big += [SpanSpec(big[0].trace_id, new_span_id(), f"step {i}", big[0].span_id) for i in range(500)]
         assert queries_for_first_page(ingest(big)) == queries_for_first_page(ingest(small))
+
+    def test_a_trace_that_fits_on_the_page_is_read_in_one_query(self, api: Client) -> None:
+        spans = agent_trace()
+        spans += [SpanSpec(spans[0].trace_id, new_span_id(), f"step {i}", spans[2].span_id) for i in range(30)]
+        trace_id = ingest(spans)
+
+        with CaptureQueriesContext(connection) as queries:
+            body = api.get(f"/api/traces/{trace_id}/spans", {"limit": 34}).json()
+
+        assert len([q for q in queries.captured_queries if 'FROM "spans"' in q["sql"]]) == 1
+        assert body["next_cursor"] is None
+        assert [item for page in self.all_pages(api, trace_id, 5) for item in page] == body["items"]
 
     def test_spans_arriving_between_pages_neither_repeat_nor_skip_what_was_served(self, api: Client) -> None:
         spans = agent_trace()

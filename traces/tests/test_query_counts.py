@@ -87,9 +87,9 @@ def test_trace_detail(api: Client, django_assert_num_queries: Any, extra_steps: 
 def test_span_tree_reads_the_trace_row_once(api: Client, django_assert_num_queries: Any, extra_steps: int) -> None:
     trace_id = _stored_trace(extra_steps)
 
-    # session, user, permissions, trace, the roots, the root's children (a first page is walked from the roots
-    # down, with the rows it shows), payload refs of the page's spans
-    with django_assert_num_queries(7) as captured:
+    # session, user, permissions, trace, its spans (a trace that fits on the page is read whole, in one query),
+    # payload refs of the page's spans
+    with django_assert_num_queries(6) as captured:
         assert api.get(f"/api/traces/{trace_id}/spans").status_code == 200
 
     assert len([q for q in captured.captured_queries if 'FROM "traces"' in q["sql"]]) == 1
