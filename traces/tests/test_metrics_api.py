@@ -114,6 +114,18 @@ class TestMetrics:
         assert tools["sql"]["p95_ms"] == pytest.approx(5.0)
         assert [(row["model"], row["call_count"], row["p50_ms"]) for row in body["models"]] == [("gpt-4o", 1, 400.0)]
 
+    def test_tables_of_a_time_range_leave_out_the_calls_outside_it(self, api: Client) -> None:
+        assert api.get("/api/metrics", {**window(2), "group_by": "tool"}).json()["tools"] == []  # no tool call yet
+        run(0, 900, calls=[("tool", "search", 10, False), ("model", "gpt-4o", 400, False)])
+        run(5, 900, calls=[("tool", "search", 30, False), ("tool", "sql", 5, False), ("model", "claude", 9, False)])
+
+        body = api.get("/api/metrics", {**window(2), "group_by": "tool"}).json()
+        assert [(row["tool"], row["call_count"], row["p99_ms"]) for row in body["tools"]] == [("search", 1, 10.0)]
+        assert [row["model"] for row in body["models"]] == ["gpt-4o"]
+        assert [(p["group"], p["span_count"]) for p in body["series"]] == [("search", 1)]
+        everything = api.get("/api/metrics", {"group_by": "tool"}).json()
+        assert [(row["tool"], row["call_count"]) for row in everything["tools"]] == [("search", 2), ("sql", 1)]
+
     def test_same_filters_as_the_trace_list(self, api: Client) -> None:
         run(0, 10, service="billing", calls=[("tool", "search", 10, False)])
         run(0, 20, service="search", error=True)
