@@ -9,6 +9,9 @@ at the stored span count, then of `/api/metrics` (all time, last 24 h, grouped b
 
     python scripts/bench.py --database-url postgres://postgres@127.0.0.1:5432/tracefoundry_bench
     python scripts/bench.py --spans 200000 --payload-bytes 2048    # payload-heavy ingest
+    python scripts/bench.py --reuse    # queries only, on the database a previous run left (migrated first)
+
+Every figure is printed with the host's load average at the time, since the host is shared.
 """
 
 import argparse
@@ -255,114 +258,152 @@ def main() -> None:
     parser.add_argument("--payload-bytes", type=int, default=0, help="prompt and completion size per LLM span")
     parser.add_argument("--queries", type=int, default=40, help="requests per query benchmark")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database a previous run left (migrating it) and measure the queries only",
+    )
     args = parser.parse_args()
 
-    env = prepare_database(args.database_url)
+    env = prepare_database(args.database_url, recreate=not args.reuse)
 
     from django.contrib.auth.models import Group, User
-    from django.db import connection
     from rest_framework.authtoken.models import Token
 
     from accounts.models import IngestKey
-    from traces.models import Span as StoredSpan
-    from traces.models import Trace
 
     _, ingest_key = IngestKey.issue("bench")
-    user = User.objects.create_user("bench-viewer")
+    user, _ = User.objects.get_or_create(username="bench-viewer")
     user.groups.add(Group.objects.get(name="viewer"))
-    api_token = Token.objects.create(user=user).key
+    api_token = Token.objects.get_or_create(user=user)[0].key
 
-    print(f"generating {args.spans:,} spans of seeded agent traces ...", flush=True)
-    bodies = request_bodies(args.spans, args.seed, args.payload_bytes)
-    print(
-        f"  {len(bodies):,} requests of up to {SPANS_PER_REQUEST} spans, "
-        f"{sum(map(len, bodies)) / 2**20:.1f} MiB gzipped",
-        flush=True,
-    )
+    bodies = []
+    if not args.reuse:
+        print(f"generating {args.spans:,} spans of seeded agent traces ...", flush=True)
+        bodies = request_bodies(args.spans, args.seed, args.payload_bytes)
+        print(
+            f"  {len(bodies):,} requests of up to {SPANS_PER_REQUEST} spans, "
+            f"{sum(map(len, bodies)) / 2**20:.1f} MiB gzipped",
+            flush=True,
+        )
 
     server, base = start_server(env, args.workers)
     try:
-        headers = {
-            "Content-Type": "application/x-protobuf",
-            "Content-Encoding": "gzip",
-            "Authorization": f"Bearer {ingest_key}",
-        }
-        session_per_thread: dict[int, requests.Session] = {}
-
-        def post(body: bytes) -> int:
-            import threading
-
-            session = session_per_thread.setdefault(threading.get_ident(), requests.Session())
-            return session.post(f"{base}/otlp/v1/traces", data=body, headers=headers, timeout=120).status_code
-
-        cpu_before = host_cpu_ticks()
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=args.posters) as pool:
-            statuses = list(pool.map(post, bodies))
-        elapsed = time.perf_counter() - started
-        cpu_after = host_cpu_ticks()
-        stored = StoredSpan.objects.count()
-        failures = len([s for s in statuses if s != 200])
-        print(
-            f"\ningest: {stored:,} spans stored in {elapsed:.1f} s = {stored / elapsed:,.0f} spans/s "
-            f"({args.posters} posters, {args.workers} web workers, {failures} failed requests)"
-        )
-        print(f"server peak memory: {peak_rss_mib(server.pid):,.0f} MiB (sum of the web server processes' peak RSS)")
-        if cpu_before and cpu_after:
-            print(f"host CPU during ingest: {cpu_share(cpu_before, cpu_after)}")
-
-        # Fresh planner statistics, as autovacuum would have gathered them on a server that ran for a while.
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
-        api = requests.Session()
-        api.headers["Authorization"] = f"Token {api_token}"
-        trace_ids = list(Trace.objects.order_by("?").values_list("trace_id", flat=True)[: args.queries])
-        scenarios: dict[str, dict[str, str | int]] = {
-            "/api/traces": {},
-            "/api/traces status=error": {"status": "error"},
-            "/api/traces model=gpt-4o": {"model": "gpt-4o"},
-            "/api/traces tool=sql": {"tool": "sql"},
-            "/api/traces sort=slowest": {"sort": "slowest"},
-            "/api/traces sort=most_expensive min_tokens=20000": {
-                "sort": "most_expensive",
-                "min_tokens": 20000,
-            },
-            "/api/traces min_duration_ms=30000 service": {
-                "min_duration_ms": 30000,
-                "service": "billing-agent",
-            },
-            "/api/traces q=sql_lookup": {"q": "sql_lookup"},
-        }
-        traces = Trace.objects.count()
-        print(f"\nquery latency at {stored:,} spans / {traces:,} traces ({args.queries} requests each):")
-        for label, params in scenarios.items():
-            samples = timed(partial(api.get, f"{base}/api/traces", params=params, timeout=60), args.queries)
-            print(f"  {label:55s} {percentiles(samples)}")
-        span_samples = [
-            timed(partial(api.get, f"{base}/api/traces/{trace_id}/spans", timeout=60), 1)[0] for trace_id in trace_ids
-        ]
-        print(f"  {'/api/traces/{id}/spans':55s} {percentiles(span_samples)}")
-        day_ago = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-        metric_scenarios: dict[str, dict[str, str | int]] = {
-            "/api/metrics (all 7 days)": {},
-            "/api/metrics last 24 h": {"start": day_ago},
-            "/api/metrics last 24 h group_by=service": {"start": day_ago, "group_by": "service"},
-            "/api/metrics last 24 h group_by=model": {"start": day_ago, "group_by": "model"},
-            "/api/metrics last 24 h group_by=tool": {"start": day_ago, "group_by": "tool"},
-            "/api/metrics last 24 h status=error": {"start": day_ago, "status": "error"},
-            "/api/sessions": {},
-        }
-        for label, params in metric_scenarios.items():
-            path = "/api/sessions" if label.startswith("/api/sessions") else "/api/metrics"
-            samples = timed(partial(api.get, f"{base}{path}", params=params, timeout=60), args.queries)
-            print(f"  {label:55s} {percentiles(samples)}")
+        if bodies:
+            ingest(base, bodies, ingest_key, args.posters, args.workers, server.pid)
+        measure_queries(base, api_token, args.queries)
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def prepare_database(database_url: str) -> dict[str, str]:
-    """Recreate the database, migrate it as `make run` does, set Django up in this process; the server's env."""
+def ingest(base: str, bodies: list[bytes], ingest_key: str, posters: int, workers: int, server_pid: int) -> None:
+    """Post `bodies` from `posters` concurrent clients; print spans/s stored, peak memory and host CPU."""
+    import threading
+
+    from traces.models import Span as StoredSpan
+
+    headers = {
+        "Content-Type": "application/x-protobuf",
+        "Content-Encoding": "gzip",
+        "Authorization": f"Bearer {ingest_key}",
+    }
+    session_per_thread: dict[int, requests.Session] = {}
+
+    def post(body: bytes) -> int:
+        session = session_per_thread.setdefault(threading.get_ident(), requests.Session())
+        return session.post(f"{base}/otlp/v1/traces", data=body, headers=headers, timeout=120).status_code
+
+    cpu_before = host_cpu_ticks()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=posters) as pool:
+        statuses = list(pool.map(post, bodies))
+    elapsed = time.perf_counter() - started
+    cpu_after = host_cpu_ticks()
+    stored = StoredSpan.objects.count()
+    failures = len([s for s in statuses if s != 200])
+    print(
+        f"\ningest: {stored:,} spans stored in {elapsed:.1f} s = {stored / elapsed:,.0f} spans/s "
+        f"({posters} posters, {workers} web workers, {failures} failed requests)"
+    )
+    print(f"server peak memory: {peak_rss_mib(server_pid):,.0f} MiB (sum of the web server processes' peak RSS)")
+    if cpu_before and cpu_after:
+        print(f"host CPU during ingest: {cpu_share(cpu_before, cpu_after)}")
+
+
+def measure_queries(base: str, api_token: str, queries: int) -> None:
+    """p50/p95 of the list (each filter), a trace's detail and span pages, metrics and sessions."""
+    from django.db import connection
+
+    from traces.models import Span as StoredSpan
+    from traces.models import Trace
+
+    # Fresh planner statistics, as autovacuum would have gathered them on a server that ran for a while.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    api = requests.Session()
+    api.headers["Authorization"] = f"Token {api_token}"
+    trace_ids = list(Trace.objects.order_by("?").values_list("trace_id", flat=True)[:queries])
+    scenarios: dict[str, dict[str, str | int]] = {
+        "/api/traces": {},
+        "/api/traces status=error": {"status": "error"},
+        "/api/traces model=gpt-4o": {"model": "gpt-4o"},
+        "/api/traces model=gemini (a quarter of traces)": {"model": "gemini"},
+        "/api/traces tool=sql": {"tool": "sql"},
+        "/api/traces tool=no-such-tool (none)": {"tool": "no-such-tool"},
+        "/api/traces sort=slowest": {"sort": "slowest"},
+        "/api/traces sort=most_expensive min_tokens=20000": {
+            "sort": "most_expensive",
+            "min_tokens": 20000,
+        },
+        "/api/traces min_duration_ms=30000 service": {
+            "min_duration_ms": 30000,
+            "service": "billing-agent",
+        },
+        "/api/traces q=sql_lookup": {"q": "sql_lookup"},
+    }
+    stored = StoredSpan.objects.count()
+    traces = Trace.objects.count()
+    print(f"\nquery latency at {stored:,} spans / {traces:,} traces ({queries} requests each; load average):")
+    for label, params in scenarios.items():
+        samples = timed(partial(api.get, f"{base}/api/traces", params=params, timeout=60), queries)
+        print(f"  {label:55s} {percentiles(samples)}   {load_average()}")
+    for label, path in (
+        ("/api/traces/{id}", "/api/traces/{}"),
+        ("/api/traces/{id}?critical_path=false", "/api/traces/{}?critical_path=false"),
+        ("/api/traces/{id}/spans", "/api/traces/{}/spans"),
+    ):
+        samples = [timed(partial(api.get, base + path.format(trace_id), timeout=60), 1)[0] for trace_id in trace_ids]
+        print(f"  {label:55s} {percentiles(samples)}   {load_average()}")
+    day_ago = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    metric_scenarios: dict[str, dict[str, str | int]] = {
+        "/api/metrics (all 7 days)": {},
+        "/api/metrics (all 7 days) group_by=model": {"group_by": "model"},
+        "/api/metrics last 24 h": {"start": day_ago},
+        "/api/metrics last 24 h group_by=service": {"start": day_ago, "group_by": "service"},
+        "/api/metrics last 24 h group_by=model": {"start": day_ago, "group_by": "model"},
+        "/api/metrics last 24 h group_by=tool": {"start": day_ago, "group_by": "tool"},
+        "/api/metrics last 24 h status=error": {"start": day_ago, "status": "error"},
+        "/api/metrics last 24 h model=gpt-4o": {"start": day_ago, "model": "gpt-4o"},
+        "/api/sessions": {},
+    }
+    for label, params in metric_scenarios.items():
+        path = "/api/sessions" if label.startswith("/api/sessions") else "/api/metrics"
+        samples = timed(partial(api.get, f"{base}{path}", params=params, timeout=60), queries)
+        print(f"  {label:55s} {percentiles(samples)}   {load_average()}")
+
+
+def load_average() -> str:
+    """The host's 1-minute load average now ("load ?" where the platform has none)."""
+    try:
+        return f"load {os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "load ?"
+
+
+def prepare_database(database_url: str, *, recreate: bool = True) -> dict[str, str]:
+    """Recreate the database (unless told not to), migrate it as `make run` does, set Django up in this process;
+    the server's env."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -371,7 +412,8 @@ def prepare_database(database_url: str) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
-    recreate_database(database_url)
+    if recreate:
+        recreate_database(database_url)
     for command in (["migrate"], ["collectstatic"]):
         subprocess.run(
             [sys.executable, "manage.py", *command, "--no-input", "-v", "0"], cwd=PROJECT_DIR, env=env, check=True
