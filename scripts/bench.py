@@ -272,13 +272,13 @@ def main() -> None:
 
     from accounts.models import IngestKey
 
-    _, ingest_key = IngestKey.issue("bench")
     user, _ = User.objects.get_or_create(username="bench-viewer")
     user.groups.add(Group.objects.get(name="viewer"))
     api_token = Token.objects.get_or_create(user=user)[0].key
 
-    bodies = []
+    bodies, ingest_key = [], ""
     if not args.reuse:
+        _, ingest_key = IngestKey.issue("bench")
         print(f"generating {args.spans:,} spans of seeded agent traces ...", flush=True)
         bodies = request_bodies(args.spans, args.seed, args.payload_bytes)
         print(
