@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import (
     Aggregate,
     BigIntegerField,
@@ -153,7 +153,14 @@ def _spans(filters: TraceFilters, column: str) -> QuerySet[Any]:
         spans = spans.filter(**{f"{column}__in": _distinct_values(column)})
     trace_filters = replace(filters, start=None, end=None)
     if trace_filters != TraceFilters():
-        spans = spans.filter(trace_id__in=filtered_traces(trace_filters).values("trace_id"))
+        traces = filtered_traces(trace_filters)
+        # A span in the range is in a trace that ended after the range's start and began before its end (a trace
+        # spans its spans): the same traces, but found through the time indexes instead of a scan of all of them.
+        if filters.start:
+            traces = traces.filter(end_unix_nano__gte=unix_nano_from_datetime(filters.start))
+        if filters.end:
+            traces = traces.filter(start_unix_nano__lte=unix_nano_from_datetime(filters.end))
+        spans = spans.filter(trace_id__in=traces.values("trace_id"))
     return spans.order_by().annotate(group=F(column), metric_value=F("duration_ns"))
 
 
@@ -166,7 +173,7 @@ def _distinct_values(column: str) -> list[str]:
         f'AND "{column}" <> \'\' ORDER BY "{column}" LIMIT 1) FROM found WHERE found.value IS NOT NULL) '
         "SELECT value FROM found WHERE value IS NOT NULL"
     )  # the column is one of _SPAN_GROUP_COLUMNS' values, never input
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(Span)].cursor() as cursor:  # a replica when the request reads from one
         cursor.execute(sql)
         return [value for (value,) in cursor.fetchall()]
 

@@ -4,6 +4,8 @@ JSON lists, and on Postgres a trigram index on each (`UPPER(…) LIKE '%…%'`, 
 Matching the lists' JSON text made Postgres convert every row's JSON and guess the filter's selectivity; a text
 column has statistics, and its index finds the traces of a rare model without a scan. The fill is one UPDATE in
 SQL (a trace's names in list order, which is sorted); without pg_trgm the indexes are skipped with a warning.
+Also for the dashboards (`traces.metrics`): an index on traces' end (a time range with trace filters), and the
+newest-first index made covering for the trace figures; and the sessions index covering the sessions list's sums.
 """
 
 import logging
@@ -61,4 +63,36 @@ class Migration(migrations.Migration):
         migrations.AddField(model_name="trace", name="tools_text", field=models.TextField(blank=True, default="")),
         migrations.RunPython(fill_texts, migrations.RunPython.noop),
         migrations.RunPython(create_trigram_indexes, drop_trigram_indexes),
+        migrations.AddIndex(model_name="trace", index=models.Index(fields=["end_unix_nano"], name="traces_ending_idx")),
+        migrations.RemoveIndex(model_name="trace", name="traces_newest_idx"),
+        migrations.AddIndex(
+            model_name="trace",
+            index=models.Index(
+                fields=["start_unix_nano", "trace_id"],
+                name="traces_newest_idx",
+                include=["duration_ns", "status", "span_count", "total_tokens", "cost_usd", "service"],
+            ),
+        ),
+        migrations.RemoveIndex(model_name="trace", name="traces_session_turns_idx"),
+        migrations.AddIndex(
+            model_name="trace",
+            index=models.Index(
+                condition=~models.Q(session_id=""),
+                fields=["session_id", "start_unix_nano"],
+                include=[
+                    "trace_id",
+                    "end_unix_nano",
+                    "status",
+                    "span_count",
+                    "error_count",
+                    "retry_count",
+                    "timeout_count",
+                    "input_tokens",
+                    "output_tokens",
+                    "total_tokens",
+                    "cost_usd",
+                ],
+                name="traces_session_turns_idx",
+            ),
+        ),
     ]
