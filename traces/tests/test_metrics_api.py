@@ -126,6 +126,16 @@ class TestMetrics:
         everything = api.get("/api/metrics", {"group_by": "tool"}).json()
         assert [(row["tool"], row["call_count"]) for row in everything["tools"]] == [("search", 2), ("sql", 1)]
 
+    def test_tables_keep_their_most_called_rows(self, api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr("traces.metrics.TABLE_ROWS", 2)
+        run(0, 900, calls=[("tool", name, 5, False) for name in ("a", "b", "b", "c", "c", "c")])
+        run(0, 900, calls=[("model", name, 5, False) for name in ("x", "y", "y")])
+
+        for params in (window(1), {}):
+            body = api.get("/api/metrics", params).json()
+            assert [(row["tool"], row["call_count"]) for row in body["tools"]] == [("c", 3), ("b", 2)]
+            assert [(row["model"], row["call_count"]) for row in body["models"]] == [("y", 2), ("x", 1)]
+
     def test_same_filters_as_the_trace_list(self, api: Client) -> None:
         run(0, 10, service="billing", calls=[("tool", "search", 10, False)])
         run(0, 20, service="search", error=True)
