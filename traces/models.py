@@ -87,7 +87,7 @@ class Trace(models.Model):
     models_used = models.JSONField(default=list)
     tools_used = models.JSONField(default=list)
     # The same names one a line, as plain text: the model and tool filters match substrings of these (on Postgres
-    # through trigram indexes, migration 0009), not of the lists' JSON with its quotes and escapes.
+    # through trigram indexes, migration 0010), not of the lists' JSON with its quotes and escapes.
     models_text = models.TextField(blank=True, default="")
     tools_text = models.TextField(blank=True, default="")
     # Spans (and failed spans) per service and spans per environment name: the trace's service when its top span

@@ -197,7 +197,7 @@ def add_spans(summary: Summary, top: TopSpan | None, spans: Sequence[SpanRow], o
 
 
 def names_text(names: Sequence[str]) -> str:
-    """Model or tool names as the filters search them: one a line (migration 0009 backfills the same)."""
+    """Model or tool names as the filters search them: one a line (migration 0010 backfills the same)."""
     return "\n".join(names)
 
 

@@ -1,5 +1,5 @@
 """The `model` and `tool` filters over the traces' names as text (`models_text`, `tools_text`): case-insensitive
-substrings, kept current by every ingest batch and recompute, filled by migration 0009 for older rows, and served
+substrings, kept current by every ingest batch and recompute, filled by migration 0010 for older rows, and served
 by trigram indexes on Postgres."""
 
 import pytest
@@ -86,9 +86,9 @@ class TestFilters:
 @pytest.mark.django_db(transaction=True)
 def test_migration_fills_the_texts_of_stored_traces() -> None:
     executor = MigrationExecutor(connection)
-    executor.migrate([("traces", "0008_span_log_records")])
+    executor.migrate([("traces", "0009_trace_user_id")])
     try:
-        old_trace = executor.loader.project_state([("traces", "0008_span_log_records")]).apps.get_model(
+        old_trace = executor.loader.project_state([("traces", "0009_trace_user_id")]).apps.get_model(
             "traces", "Trace"
         )
         old_trace.objects.create(

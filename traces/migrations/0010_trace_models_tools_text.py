@@ -56,7 +56,7 @@ def drop_trigram_indexes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("traces", "0008_span_log_records")]
+    dependencies = [("traces", "0009_trace_user_id")]
 
     operations = [
         migrations.AddField(model_name="trace", name="models_text", field=models.TextField(blank=True, default="")),
