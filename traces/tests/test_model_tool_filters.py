@@ -88,9 +88,7 @@ def test_migration_fills_the_texts_of_stored_traces() -> None:
     executor = MigrationExecutor(connection)
     executor.migrate([("traces", "0009_trace_user_id")])
     try:
-        old_trace = executor.loader.project_state([("traces", "0009_trace_user_id")]).apps.get_model(
-            "traces", "Trace"
-        )
+        old_trace = executor.loader.project_state([("traces", "0009_trace_user_id")]).apps.get_model("traces", "Trace")
         old_trace.objects.create(
             trace_id="a" * 32, models_used=["claude-sonnet-4", "gpt-4o"], tools_used=["search"], span_count=3
         )
