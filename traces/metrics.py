@@ -214,7 +214,8 @@ def _span_tables(filters: TraceFilters) -> tuple[list[dict[str, Any]], list[dict
     """The per-tool and per-model tables."""
     spans = {name: _spans(filters, column) for name, column in _TABLES}
     counts = {name: _table_counts(rows, name) for name, rows in spans.items()}
-    # (Django cannot write the union of a sliced query with an empty one, so an empty table is read on its own.)
+    # (A table known to be empty, no model or tool in the range, is read on its own: a union left with one part
+    # would be written without it.)
     if connection.vendor == "postgresql" and not any(query.query.is_empty() for query in counts.values()):
         # Both tables in one statement: Postgres may then read the two indexes at once (a parallel append), which
         # halves the time of a dashboard over all the stored spans on an otherwise idle machine.
