@@ -150,7 +150,8 @@ def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -
                         f"{info.filename!r} uncompresses past the per-file limit of {limit} bytes "
                         "(BUNDLE_MAX_FILE_BYTES)"
                     )
-    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError, zlib.error) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError, ValueError, zlib.error) as exc:
+        # ValueError: a damaged directory can place an entry before the file's start (a negative seek).
         raise BundleRefused(f"{info.filename!r} cannot be read from the zip: {exc}") from exc
     data = b"".join(chunks)
     if len(data) != info.file_size:

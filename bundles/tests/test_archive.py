@@ -90,6 +90,17 @@ def test_something_that_is_not_a_zip_is_refused() -> None:
         _read(b"PK\x03\x04 but not really a zip")
 
 
+def test_a_directory_offset_pointing_past_the_directory_is_refused() -> None:
+    # Found by make fuzz: zipfile then places the entries before the file's start and seeks there (ValueError).
+    data = bytearray(raw_zip([("spans.otlp.json", b"[]")]))
+    end = data.rindex(b"PK\x05\x06")
+    (offset,) = struct.unpack_from("<I", data, end + 16)
+    struct.pack_into("<I", data, end + 16, offset + 65_536)
+
+    with pytest.raises(BundleRefused, match=r"'spans\.otlp\.json' cannot be read from the zip"):
+        _read(bytes(data))
+
+
 def test_a_header_declaring_less_than_the_entry_holds_is_refused() -> None:
     # The central directory claims 10 bytes; the deflated data inflates to 2 MB. The bounded read stops at the
     # declared size and the CRC no longer matches, so the entry is refused instead of inflated.

@@ -264,7 +264,8 @@ def test_engineer_exports_a_bundle_imports_it_and_dry_replays(
     page.get_by_test_id("import-submit").click()
     conflict = page.get_by_test_id("import-conflict")
     expect(conflict).to_contain_text("already stored with different content")
-    expect(page.get_by_test_id("import-differences")).to_contain_text(f"span {renamed.span_id} ('renamed here') changed")
+    differences = page.get_by_test_id("import-differences")
+    expect(differences).to_contain_text(f"span {renamed.span_id} ('renamed here') changed")
     shot(page, "09b-import-conflict")
     assert Span.objects.get(pk=renamed.pk).name == "renamed here"
     page.get_by_test_id("import-as-new").click()
