@@ -247,6 +247,13 @@ RETENTION_METADATA_DAYS = env.float("RETENTION_METADATA_DAYS", default=7)
 RETENTION_PAYLOAD_DAYS = env.float("RETENTION_PAYLOAD_DAYS", default=3)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 RETENTION_INTERVAL_MINUTES = env.float("RETENTION_INTERVAL_MINUTES", default=60)
+# Postgres only (`traces.partitions`): spans are partitioned by UTC day of their start time; beat keeps the
+# partitions of yesterday to SPAN_PARTITION_DAYS_AHEAD days ahead created (spans of other days go to the default
+# partition), and retention drops whole days past RETENTION_METADATA_DAYS. A partition operation waits at most
+# SPAN_PARTITION_LOCK_TIMEOUT_MS for its table lock, then gives up until the next run (ingest never queues longer).
+SPAN_PARTITION_DAYS_AHEAD = env.int("SPAN_PARTITION_DAYS_AHEAD", default=3)
+SPAN_PARTITION_INTERVAL_MINUTES = env.float("SPAN_PARTITION_INTERVAL_MINUTES", default=60)
+SPAN_PARTITION_LOCK_TIMEOUT_MS = env.int("SPAN_PARTITION_LOCK_TIMEOUT_MS", default=2000)
 
 # Celery (tracefoundry_site/celery.py reads every CELERY_* setting). With REDIS_URL the broker is Redis; without
 # it the broker is a folder under VAR_DIR (kombu's filesystem transport), so worker and beat started by
@@ -293,6 +300,10 @@ CELERY_BEAT_SCHEDULE = {
     "retention-expire-payloads": {
         "task": "payloads.tasks.expire_payloads",
         "schedule": RETENTION_INTERVAL_MINUTES * 60,
+    },
+    "partitions-create-span-days": {
+        "task": "traces.tasks.create_span_partitions",
+        "schedule": SPAN_PARTITION_INTERVAL_MINUTES * 60,
     },
 }
 

@@ -163,9 +163,10 @@ _METRIC_COLUMNS = ["duration_ns", "status_code", "trace", "retry_count", "is_tim
 
 
 class Span(models.Model):
-    # No index of its own: spans_trace_span_unique (trace_id, span_id) serves every lookup by trace. No database
-    # constraint either: checking it costs every inserted span a lookup at commit, and ingest already creates
-    # (and locks) the trace row before inserting its spans (`traces.ingest`). Deletes cascade through the ORM.
+    # No index of its own: spans_trace_span_start_unique (trace_id, span_id, start) serves every lookup by trace.
+    # No database constraint either: checking it costs every inserted span a lookup at commit, ingest already
+    # creates (and locks) the trace row before inserting its spans (`traces.ingest`), and on Postgres `spans` is
+    # partitioned, which a foreign key could not name. Deletes cascade through the ORM.
     trace = models.ForeignKey(
         Trace,
         on_delete=models.CASCADE,
@@ -209,7 +210,12 @@ class Span(models.Model):
     class Meta:
         db_table = "spans"
         constraints = [
-            models.UniqueConstraint(fields=["trace", "span_id"], name="spans_trace_span_unique"),
+            # With the start time because on Postgres spans are partitioned by it (`traces.partitions`), and a
+            # partitioned table's unique indexes must hold its partition key. A re-sent span (same start) is still
+            # refused here; ingest checks the (trace_id, span_id) keys stored under the trace's row lock.
+            models.UniqueConstraint(
+                fields=["trace", "span_id", "start_unix_nano"], name="spans_trace_span_start_unique"
+            ),
             models.CheckConstraint(
                 condition=models.Q(Exact(Length("span_id"), 16)) & ~models.Q(span_id__regex=r"[^0-9a-f]"),
                 name="spans_span_id_hex",
