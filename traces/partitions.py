@@ -138,9 +138,10 @@ def create_day(day: date) -> bool:
     return True
 
 
-def detach(partition: DayPartition, reinsert_trace_ids: list[str]) -> None:
+def detach(partition: DayPartition, reinsert_trace_ids: list[str]) -> int:
     """Detach a day partition; the spans of `reinsert_trace_ids` in it go back into `spans` (to the default
-    partition, as no partition covers their day any more) in the same transaction, so readers never miss them."""
+    partition, as no partition covers their day any more) in the same transaction, so readers never miss them.
+    Returns how many went back."""
     with transaction.atomic(), connection.cursor() as cursor:
         _set_lock_timeout(cursor)
         cursor.execute(f'ALTER TABLE {TABLE} DETACH PARTITION "{partition.name}"')
@@ -149,6 +150,8 @@ def detach(partition: DayPartition, reinsert_trace_ids: list[str]) -> None:
                 f'INSERT INTO {TABLE} SELECT * FROM "{partition.name}" WHERE trace_id = ANY(%s)',  # noqa: S608
                 [reinsert_trace_ids],
             )
+            return cursor.rowcount
+    return 0
 
 
 def drop_detached(partition: DayPartition) -> None:

@@ -12,6 +12,16 @@ spans. A trace with more spans than one batch is trimmed newest-span-first over 
 summary recomputed after each (which leaves `last_ingested_at` as it was, so the next batch picks it up again)
 and its row goes with its last spans.
 
+On Postgres, whole days go first (`traces.partitions`): a day partition whose whole day lies before the cutoff is
+detached and dropped instead of deleted row by row. Its spans are dated by their start time while traces expire by
+`last_ingested_at`, so the spans in it of traces still retained (late or replayed old timestamps) are put back
+into `spans` (the default partition takes them) in the transaction that detaches it; afterwards, in batches under
+the trace row locks, every other trace that had spans in it is deleted whole as the row pass would (its spans in
+other partitions, log records and row), except a trace that received spans meanwhile, whose spans of that day are
+put back (those not re-sent since) and whose summary is recomputed. The payload refs of the dropped spans go with
+them (blobs then unreferenced are swept by `payloads.retention`). Then the detached table is dropped. The row pass
+below then handles the rest: the day that straddles the cutoff, the default partition, and SQLite.
+
 Known limits: a span arriving late for an expired trace creates the trace anew, which then lives for the full
 retention period again. An ingest batch racing the transaction that deletes its trace waits on the trace row's
 lock, then creates the row again (`traces.ingest`), so no span is left without its trace.
@@ -23,9 +33,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 
-from payloads.retention import UNREFERENCED_BLOB_GRACE, cutoff_for, within_budget
+from payloads.retention import UNREFERENCED_BLOB_GRACE, cutoff_for, unix_nanos, within_budget
+from traces import partitions
 from traces.ingest import recompute_summaries
 from traces.models import Span, SpanLogRecord, Trace
 
@@ -39,6 +50,9 @@ class MetadataExpiry:
     spans_deleted: int
     batches: int
     dry_run: bool
+    # Postgres: day partitions dropped whole (their spans are counted in spans_deleted, less those kept).
+    partitions_dropped: int = 0
+    spans_kept_from_dropped_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,9 +112,21 @@ def expire_trace_metadata(
     if dry_run:
         expired = Trace.objects.filter(last_ingested_at__lt=cutoff)
         spans = Span.objects.filter(trace__last_ingested_at__lt=cutoff).count()
-        return MetadataExpiry(cutoff, expired.count(), spans, 0, dry_run=True)
+        due = len(_droppable_days(cutoff))
+        return MetadataExpiry(cutoff, expired.count(), spans, 0, dry_run=True, partitions_dropped=due)
     started = time.monotonic()
-    traces_deleted = spans_deleted = batches = 0
+    traces_deleted = spans_deleted = batches = dropped = kept = 0
+    for partition in _droppable_days(cutoff):
+        if not within_budget(started, max_seconds, batches, max_batches):
+            break
+        day = drop_day(partition, cutoff, size)
+        if day is None:
+            break  # its lock was not granted in time: the next run tries again
+        dropped += 1
+        kept += day.spans_kept
+        traces_deleted += day.traces_deleted
+        spans_deleted += day.spans_deleted
+        batches += day.batches
     while within_budget(started, max_seconds, batches, max_batches):
         traces, spans = _expire_one_batch(cutoff, size)
         if traces == spans == 0:
@@ -108,7 +134,136 @@ def expire_trace_metadata(
         traces_deleted += traces
         spans_deleted += spans
         batches += 1
-    return MetadataExpiry(cutoff, traces_deleted, spans_deleted, batches, dry_run=False)
+    return MetadataExpiry(
+        cutoff,
+        traces_deleted,
+        spans_deleted,
+        batches,
+        dry_run=False,
+        partitions_dropped=dropped,
+        spans_kept_from_dropped_days=kept,
+    )
+
+
+@dataclass(frozen=True)
+class DayDrop:
+    """What dropping one day partition did."""
+
+    spans_deleted: int
+    spans_kept: int
+    traces_deleted: int
+    batches: int
+    # How long `spans` was locked (the detaching transaction), in seconds.
+    locked_seconds: float
+
+
+def _droppable_days(cutoff: datetime) -> list[partitions.DayPartition]:
+    """Day partitions wholly before the cutoff, and day tables a stopped run detached but did not drop."""
+    cutoff_ns = unix_nanos(cutoff)
+    attached = [p for p in partitions.attached_days() if p.upper_ns <= cutoff_ns]
+    return partitions.detached_days() + attached
+
+
+def drop_day(partition: partitions.DayPartition, cutoff: datetime, size: int) -> DayDrop | None:
+    """Detach and drop one day partition past the cutoff, keeping the spans of traces still retained.
+
+    None when the table lock was not granted within SPAN_PARTITION_LOCK_TIMEOUT_MS (nothing changed).
+    """
+    name = partition.name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(%s))", [name])
+        row = cursor.fetchone()
+        attached = bool(row and row[0])
+    locked_seconds = 0.0
+    kept_at_detach: set[str] = set()
+    kept = 0
+    if attached:
+        # A trace starts with its earliest span, so only traces starting before the day's end can have spans in it.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT t.trace_id FROM traces t WHERE t.start_unix_nano < %s AND t.last_ingested_at >= %s "  # noqa: S608 (our names)
+                f'AND EXISTS (SELECT 1 FROM "{name}" p WHERE p.trace_id = t.trace_id)',
+                [partition.upper_ns, cutoff],
+            )
+            kept_at_detach = {trace_id for (trace_id,) in cursor.fetchall()}
+        detach_started = time.monotonic()
+        try:
+            kept = partitions.detach(partition, sorted(kept_at_detach))
+        except OperationalError:
+            return None  # lock_timeout: ingest or a long read held `spans`
+        locked_seconds = time.monotonic() - detach_started
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{name}"')  # noqa: S608
+        row = cursor.fetchone()
+    in_day = row[0] if row else 0
+    traces_deleted = spans_deleted = batches = 0
+    after = ""
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT DISTINCT trace_id FROM "{name}" WHERE trace_id > %s ORDER BY trace_id LIMIT %s',  # noqa: S608
+                [after, size],
+            )
+            trace_ids = [trace_id for (trace_id,) in cursor.fetchall()]
+        if not trace_ids:
+            break
+        deleted, deleted_elsewhere, restored = _settle_traces_of_dropped_day(name, trace_ids, cutoff, kept_at_detach)
+        traces_deleted += deleted
+        spans_deleted += deleted_elsewhere
+        kept += restored
+        batches += 1
+        after = trace_ids[-1]
+    partitions.drop_detached(partition)
+    return DayDrop(in_day - kept + spans_deleted, kept, traces_deleted, batches, locked_seconds)
+
+
+def _settle_traces_of_dropped_day(
+    table: str, trace_ids: list[str], cutoff: datetime, kept_at_detach: set[str]
+) -> tuple[int, int, int]:
+    """For traces with spans in a detached day table: delete the expired ones whole, as the row pass would; a
+    retained one whose spans were not put back when the day was detached (it received spans since, or this run
+    resumes an earlier one) gets back the spans of that day it lacks and its summary recomputed (a span re-sent
+    meanwhile was counted as new by ingest).
+
+    Returns (traces deleted, their spans deleted from other days, spans put back).
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT trace_id, last_ingested_at >= %s FROM traces WHERE trace_id = ANY(%s) ORDER BY trace_id FOR UPDATE",
+            [cutoff, trace_ids],
+        )
+        retained_now = dict(cursor.fetchall())
+        expired = [trace_id for trace_id, retained in retained_now.items() if not retained]
+        late = [trace_id for trace_id, retained in retained_now.items() if retained and trace_id not in kept_at_detach]
+        restored = 0
+        if late:
+            cursor.execute(
+                f'INSERT INTO spans SELECT p.* FROM "{table}" p WHERE p.trace_id = ANY(%s) '  # noqa: S608
+                "AND NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = p.trace_id AND s.span_id = p.span_id)",
+                [late],
+            )
+            restored = cursor.rowcount
+            recompute_summaries(late)
+        # The payload refs of the day's spans that stay out (their blobs, once unreferenced, are swept later): all
+        # of those of traces not retained, and of a late trace those re-sent since (stored again under a new id).
+        not_retained = [trace_id for trace_id in trace_ids if not retained_now.get(trace_id)]
+        cursor.execute(
+            f'DELETE FROM span_payload_refs WHERE span_id IN (SELECT id FROM "{table}" WHERE trace_id = ANY(%s))',  # noqa: S608
+            [not_retained],
+        )
+        if late:
+            cursor.execute(
+                "DELETE FROM span_payload_refs WHERE span_id IN ("  # noqa: S608 (our names)
+                f'SELECT p.id FROM "{table}" p WHERE p.trace_id = ANY(%s) '
+                "AND NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = p.trace_id AND s.span_id = p.span_id "
+                "AND s.id = p.id))",
+                [late],
+            )
+        spans_deleted = traces_deleted = 0
+        if expired:
+            spans_deleted = _delete_spans(Span.objects.filter(trace_id__in=expired).values_list("id", flat=True))
+            traces_deleted = _delete_traces(expired)
+    return traces_deleted, spans_deleted, restored
 
 
 def _expire_one_batch(cutoff: datetime, size: int) -> tuple[int, int]:

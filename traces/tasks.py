@@ -1,4 +1,5 @@
-"""Celery tasks of the traces app: a thin entry point over `traces.retention`, scheduled by beat.
+"""Celery tasks of the traces app: thin entry points over `traces.retention` and `traces.partitions`, scheduled
+by beat.
 Each run is capped at a little under the beat interval (`task_budget_seconds`).
 """
 
@@ -8,7 +9,7 @@ from typing import Any
 from celery import shared_task
 
 from payloads.retention import task_budget_seconds
-from traces import retention
+from traces import partitions, retention
 from traces.log_ingest import expire_pending_records
 
 
@@ -17,3 +18,9 @@ def expire_trace_metadata() -> dict[str, Any]:
     result = retention.expire_trace_metadata(max_seconds=task_budget_seconds())
     pending_deleted = expire_pending_records()
     return {**asdict(result), "cutoff": result.cutoff.isoformat(), "pending_log_records_deleted": pending_deleted}
+
+
+@shared_task(name="traces.tasks.create_span_partitions")
+def create_span_partitions() -> dict[str, Any]:
+    """Postgres: the day partitions of spans from yesterday to SPAN_PARTITION_DAYS_AHEAD ahead (none on SQLite)."""
+    return {"created": partitions.ensure_days()}

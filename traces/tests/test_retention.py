@@ -202,7 +202,7 @@ class TestRunRetentionCommand:
 
 
 class TestCeleryConfiguration:
-    def test_beat_schedule_runs_both_retention_tasks_every_interval(self) -> None:
+    def test_beat_schedule_runs_retention_and_partition_tasks_every_interval(self) -> None:
         from tracefoundry_site.celery import app
 
         app.loader.import_default_modules()
@@ -212,6 +212,7 @@ class TestCeleryConfiguration:
         assert tasks == {
             "traces.tasks.expire_trace_metadata": interval,
             "payloads.tasks.expire_payloads": interval,
+            "traces.tasks.create_span_partitions": settings.SPAN_PARTITION_INTERVAL_MINUTES * 60,
         }
         assert set(tasks) <= set(app.tasks)
         assert app.conf.beat_schedule_filename.startswith(str(settings.VAR_DIR))

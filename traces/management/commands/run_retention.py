@@ -30,6 +30,12 @@ class Command(BaseCommand):
             f" (before {metadata.cutoff:%Y-%m-%d %H:%M} UTC):"
             f" {verb} {metadata.traces_deleted} traces, {metadata.spans_deleted} spans"
         )
+        if metadata.partitions_dropped:
+            dropped = "would drop" if dry_run else "dropped"
+            self.stdout.write(
+                f"day partitions of spans past the cutoff: {dropped} {metadata.partitions_dropped}"
+                + ("" if dry_run else f" (spans of retained traces kept: {metadata.spans_kept_from_dropped_days})")
+            )
         if not dry_run:
             pending = expire_pending_records()
             self.stdout.write(f"log records that waited too long for their span: deleted {pending}")
