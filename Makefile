@@ -19,7 +19,7 @@ VERCEL_AI_INSTALLED := testing/vercel_ai/node_modules/.installed
 LIBRARY_VENVS := testing/google_adk/.venv/.installed testing/traceloop/.venv/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite test-postgres lint openapi bench fuzz demo-load export-trace up down
+.PHONY: help install run test test-sqlite test-postgres lint openapi bench bench-scale fuzz demo-load export-trace up down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ bench: install ## Ingest and query benchmarks on Postgres: 1M spans, payload-hea
 	$(TEST_ENV) $(PY) scripts/bench_request_limits.py --database-url $(TEST_DATABASE_URL)_bench
 	$(TEST_ENV) $(PY) scripts/bench_big_trace.py --database-url $(TEST_DATABASE_URL)_bench
 	$(TEST_ENV) $(PY) scripts/bench_realistic.py --database-url $(TEST_DATABASE_URL)_bench --corpus-tools $(SHARED_BENCH)
+
+bench-scale: install ## Postgres partitioned by day at 10M spans (1M ingested, 9M SQL copies): query p95, sizes, retention of one day (row deletes vs partition drop) under ingest
+	$(TEST_ENV) $(PY) scripts/bench_scale.py --database-url $(TEST_DATABASE_URL)_bench_scale
 
 # make fuzz [FUZZ_EXAMPLES=25000] [FUZZ_HTTP_EXAMPLES=300]: examples per fuzz test, in process / through the app.
 FUZZ_EXAMPLES ?= 25000

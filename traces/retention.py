@@ -101,8 +101,12 @@ def expire_trace_metadata(
     dry_run: bool = False,
     max_seconds: float | None = None,
     max_batches: int | None = None,
+    whole_days: bool = True,
 ) -> MetadataExpiry:
     """Delete every trace (spans and summary) that received no new span in the `days` before `now`.
+
+    `whole_days=False` skips dropping day partitions: rows only, as before partitioning (`make bench-scale`
+    compares the two).
 
     `max_seconds` and `max_batches` stop between batches once reached, so a scheduled run never overlaps the
     next; whatever is left is expired by the next run.
@@ -116,7 +120,7 @@ def expire_trace_metadata(
         return MetadataExpiry(cutoff, expired.count(), spans, 0, dry_run=True, partitions_dropped=due)
     started = time.monotonic()
     traces_deleted = spans_deleted = batches = dropped = kept = 0
-    for partition in _droppable_days(cutoff):
+    for partition in _droppable_days(cutoff) if whole_days else []:
         if not within_budget(started, max_seconds, batches, max_batches):
             break
         day = drop_day(partition, cutoff, size)

@@ -1,0 +1,426 @@
+"""`make bench-scale`: spans partitioned by day on Postgres at 10,000,000 spans, and retention of one day.
+
+1. Ingests `--spans` (1,000,000) spans of seeded agent traces through the real server (Granian, OTLP protobuf,
+   as `scripts/bench.py`), all dated yesterday (UTC).
+2. Copies them with SQL into the `--copies` (9) days before, each copy with new trace and span ids (md5 of the old
+   ones and the copy number) and times shifted by whole days, its traces last ingested on their day: 10 days of
+   1,000,000 spans, 10,000,000 in all. The copies are SQL, not ingest: say so beside any figure.
+3. Prints p50/p95 of `/api/traces` with each filter of `scripts/bench.py`, of a trace's detail, of its first page
+   of spans and of a span's detail (target p95 < 100 ms), and the table and index size per million spans.
+4. Retention of one day of 1,000,000 spans, the oldest day by row deletes (the row pass, as before partitions) and
+   the next by dropping its partition (100 of its traces marked as still retained, so their spans are kept), each
+   while posters keep ingesting new traces: the time each took, how long `spans` was locked, the ingest requests'
+   max latency meanwhile, and that every span sent meanwhile was stored.
+
+    python scripts/bench_scale.py --database-url postgres://postgres@127.0.0.1:5432/tracefoundry_bench_scale
+"""
+
+import argparse
+import gzip
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+
+import requests
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_DIR))
+sys.path.insert(0, str(PROJECT_DIR / "scripts"))
+
+from bench import (  # noqa: E402
+    SERVICES,
+    SPANS_PER_REQUEST,
+    agent_trace,
+    kv,
+    percentiles,
+    prepare_database,
+    start_server,
+    timed,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
+
+DAY_NS = 86_400 * 1_000_000_000
+HOUR_NS = 3_600 * 1_000_000_000
+
+# Expressions for the copied rows' columns (others are copied as they are); %(k)s is the copy number.
+_SPAN_COPY = {
+    "trace_id": "md5(trace_id || '-' || %(k)s)",
+    "span_id": "left(md5(span_id || '-' || %(k)s), 16)",
+    "parent_span_id": "CASE WHEN parent_span_id = '' THEN '' ELSE left(md5(parent_span_id || '-' || %(k)s), 16) END",
+    "start_unix_nano": "start_unix_nano - %(shift)s",
+    "end_unix_nano": "end_unix_nano - %(shift)s",
+}
+_TRACE_COPY = {
+    "trace_id": "md5(trace_id || '-' || %(k)s)",
+    "root_span_id": "CASE WHEN root_span_id = '' THEN '' ELSE left(md5(root_span_id || '-' || %(k)s), 16) END",
+    "top_span_id": "CASE WHEN top_span_id = '' THEN '' ELSE left(md5(top_span_id || '-' || %(k)s), 16) END",
+    "start_unix_nano": "start_unix_nano - %(shift)s",
+    "end_unix_nano": "end_unix_nano - %(shift)s",
+    "session_id": "CASE WHEN session_id = '' THEN '' ELSE session_id || '-' || %(k)s END",
+    "ingested_at": "to_timestamp((start_unix_nano - %(shift)s) / 1e9)",
+    "updated_at": "to_timestamp((start_unix_nano - %(shift)s) / 1e9)",
+    "last_ingested_at": "to_timestamp((end_unix_nano - %(shift)s) / 1e9)",
+}
+
+
+def day_bodies(total_spans: int, seed: int, day_start_ns: int) -> list[bytes]:
+    """OTLP requests of `total_spans` spans of seeded agent traces, every trace starting within one UTC day."""
+    rng = random.Random(seed)
+    bodies: list[bytes] = []
+    pending: list = []
+    produced = 0
+    service = SERVICES[0]
+
+    def flush() -> None:
+        request = ExportTraceServiceRequest()
+        resource_spans = request.resource_spans.add()
+        resource_spans.resource.attributes.extend(
+            [kv("service.name", service), kv("deployment.environment.name", "bench")]
+        )
+        scope = resource_spans.scope_spans.add()
+        scope.scope.name = "bench"
+        scope.spans.extend(pending)
+        bodies.append(gzip.compress(request.SerializeToString(), 6))
+        pending.clear()
+
+    while produced < total_spans:
+        service = rng.choice(SERVICES)
+        start = day_start_ns + rng.randint(0, 20 * 3600) * 1_000_000_000  # ends within the day
+        trace = agent_trace(rng, start, 0)[: total_spans - produced]
+        produced += len(trace)
+        for span in trace:
+            pending.append(span)
+            if len(pending) == SPANS_PER_REQUEST:
+                flush()
+    if pending:
+        flush()
+    return bodies
+
+
+class Poster:
+    """Posts OTLP requests from threads until stopped; records each request's latency and the traces it sent."""
+
+    def __init__(self, base: str, ingest_key: str, threads: int, seed: int) -> None:
+        self.url = f"{base}/otlp/v1/traces"
+        self.headers = {
+            "Content-Type": "application/x-protobuf",
+            "Content-Encoding": "gzip",
+            "Authorization": f"Bearer {ingest_key}",
+        }
+        self.threads = threads
+        self.seed = seed
+        self.latencies: list[float] = []
+        self.failures = 0
+        self.spans_sent = 0
+        self.trace_ids: set[str] = set()
+        self._stop = threading.Event()
+        self._workers: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "Poster":
+        for n in range(self.threads):
+            worker = threading.Thread(target=self._run, args=(self.seed * 100 + n,))
+            worker.start()
+            self._workers.append(worker)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout=300)
+
+    def _run(self, seed: int) -> None:
+        rng = random.Random(seed)
+        session = requests.Session()
+        while not self._stop.is_set():
+            now_ns = time.time_ns()
+            spans = []
+            while len(spans) < 100:
+                spans += agent_trace(rng, now_ns - rng.randint(0, 600) * 1_000_000_000, 0)
+            request = ExportTraceServiceRequest()
+            resource_spans = request.resource_spans.add()
+            resource_spans.resource.attributes.extend([kv("service.name", "live-agent")])
+            resource_spans.scope_spans.add().spans.extend(spans)
+            body = gzip.compress(request.SerializeToString(), 6)
+            started = time.perf_counter()
+            status = session.post(self.url, data=body, headers=self.headers, timeout=300).status_code
+            elapsed = (time.perf_counter() - started) * 1000
+            with self._lock:
+                self.latencies.append(elapsed)
+                if status == 200:
+                    self.spans_sent += len(spans)
+                    self.trace_ids.update(span.trace_id.hex() for span in spans)
+                else:
+                    self.failures += 1
+
+
+def latency(samples: list[float]) -> str:
+    if not samples:
+        return "no request completed"
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"max {ordered[-1]:,.0f} ms, p95 {p95:,.0f} ms"
+
+
+def stored_spans_of(trace_ids: set[str]) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM spans WHERE trace_id = ANY(%s)", [sorted(trace_ids)])
+        return int(cursor.fetchone()[0])
+
+
+def columns_of(table: str) -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped "
+            "ORDER BY attnum",
+            [table],
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def copy_day(source_lower: int, source_upper: int, k: int) -> None:
+    """Copy the traces that start in [source_lower, source_upper) and their spans `k` days earlier, new ids."""
+    from django.db import connection, transaction
+
+    params = {"k": str(k), "shift": k * DAY_NS}
+    span_columns = [c for c in columns_of("spans") if c != "id"]
+    trace_columns = columns_of("traces")
+    span_select = ", ".join(_SPAN_COPY.get(c, f'"{c}"') for c in span_columns)
+    trace_select = ", ".join(_TRACE_COPY.get(c, f'"{c}"') for c in trace_columns)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO traces ({', '.join(trace_columns)}) SELECT {trace_select} FROM traces "  # noqa: S608
+            "WHERE start_unix_nano >= %(lower)s AND start_unix_nano < %(upper)s",
+            {**params, "lower": source_lower, "upper": source_upper},
+        )
+        cursor.execute(
+            f"INSERT INTO spans ({', '.join(span_columns)}) SELECT {span_select} FROM spans "  # noqa: S608
+            "WHERE trace_id IN (SELECT trace_id FROM traces WHERE start_unix_nano >= %(lower)s "
+            "AND start_unix_nano < %(upper)s)",
+            {**params, "lower": source_lower, "upper": source_upper},
+        )
+
+
+def sizes_per_million() -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT sum(pg_table_size(c.oid)), sum(pg_indexes_size(c.oid))
+            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'spans'::regclass
+            """
+        )
+        span_table, span_indexes = (int(size) for size in cursor.fetchone())
+        cursor.execute("SELECT pg_table_size('traces'), pg_indexes_size('traces'), (SELECT count(*) FROM traces)")
+        trace_table, trace_indexes, traces = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM spans")
+        (spans,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index "
+            "WHERE indrelid = (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'spans'::regclass "
+            "ORDER BY pg_relation_size(inhrelid) DESC LIMIT 1)"
+        )
+        per_index = cursor.fetchall()
+    millions = spans / 1e6
+    mib = 2**20
+    lines = [
+        f"spans: {spans:,} rows; per million spans: table {span_table / millions / mib:,.0f} MiB, "
+        f"indexes {span_indexes / millions / mib:,.0f} MiB",
+        f"traces: {traces:,} rows ({spans / max(traces, 1):.1f} spans each); per million spans: table "
+        f"{trace_table / millions / mib:,.0f} MiB, indexes {trace_indexes / millions / mib:,.0f} MiB",
+    ]
+    lines.append(
+        "indexes of the largest day partition: " + ", ".join(f"{n} {size / mib:,.0f} MiB" for n, size in per_index)
+    )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tracefoundry_bench_scale"),
+    )
+    parser.add_argument("--spans", type=int, default=1_000_000, help="spans ingested through the server, one day")
+    parser.add_argument("--copies", type=int, default=9, help="SQL copies of that day into the days before")
+    parser.add_argument("--posters", type=int, default=4, help="concurrent posting clients for the ingest")
+    parser.add_argument("--live-posters", type=int, default=2, help="clients ingesting during each retention")
+    parser.add_argument("--workers", type=int, default=3, help="web server workers (as `make run`)")
+    parser.add_argument("--queries", type=int, default=40, help="requests per query benchmark")
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+
+    env = prepare_database(args.database_url)
+    env["RETENTION_METADATA_DAYS"] = "7"
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import IngestKey
+    from traces import partitions, retention
+    from traces.models import Span, Trace
+
+    _, ingest_key = IngestKey.issue("bench")
+    user = User.objects.create_user("bench-viewer")
+    user.groups.add(Group.objects.get(name="viewer"))
+    api_token = Token.objects.create(user=user).key
+
+    today = datetime.now(UTC).date()
+    days = [today - timedelta(days=1 + k) for k in range(args.copies + 1)]
+    for day in days:
+        partitions.create_day(day)
+    source = partitions.partition_for(days[0])
+    print(f"generating {args.spans:,} spans of seeded agent traces dated {days[0]} ...", flush=True)
+    bodies = day_bodies(args.spans, args.seed, source.lower_ns)
+
+    server, base = start_server(env, args.workers)
+    try:
+        headers = {
+            "Content-Type": "application/x-protobuf",
+            "Content-Encoding": "gzip",
+            "Authorization": f"Bearer {ingest_key}",
+        }
+        local = threading.local()
+
+        def post(body: bytes) -> int:
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+            return local.session.post(f"{base}/otlp/v1/traces", data=body, headers=headers, timeout=300).status_code
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=args.posters) as pool:
+            statuses = list(pool.map(post, bodies))
+        elapsed = time.perf_counter() - started
+        stored = Span.objects.count()
+        print(
+            f"ingest through the server: {stored:,} spans in {elapsed:.1f} s = {stored / elapsed:,.0f} spans/s "
+            f"({len([s for s in statuses if s != 200])} failed requests)",
+            flush=True,
+        )
+        Trace.objects.update(last_ingested_at=datetime.fromtimestamp(source.lower_ns / 1e9 + 22 * 3600, tz=UTC))
+        for k in range(1, args.copies + 1):
+            copy_started = time.perf_counter()
+            copy_day(source.lower_ns, source.upper_ns, k)
+            print(f"  SQL copy {k} -> {days[k]}: {time.perf_counter() - copy_started:.1f} s", flush=True)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        total = Span.objects.count()
+        print(f"\nstored: {total:,} spans ({args.spans:,} ingested, the rest SQL copies with new ids)")
+        for line in sizes_per_million():
+            print(f"  {line}")
+
+        api = requests.Session()
+        api.headers["Authorization"] = f"Token {api_token}"
+        scenarios: dict[str, dict[str, str | int]] = {
+            "/api/traces": {},
+            "/api/traces status=error": {"status": "error"},
+            "/api/traces model=gpt-4o": {"model": "gpt-4o"},
+            "/api/traces tool=sql": {"tool": "sql"},
+            "/api/traces sort=slowest": {"sort": "slowest"},
+            "/api/traces sort=most_expensive min_tokens=20000": {"sort": "most_expensive", "min_tokens": 20000},
+            "/api/traces min_duration_ms=30000 service": {"min_duration_ms": 30000, "service": "billing-agent"},
+            "/api/traces q=sql_lookup": {"q": "sql_lookup"},
+        }
+        print(f"\nquery latency at {total:,} spans / {Trace.objects.count():,} traces ({args.queries} requests each):")
+        for label, params in scenarios.items():
+            samples = timed(partial(api.get, f"{base}/api/traces", params=params, timeout=120), args.queries)
+            print(f"  {label:55s} {percentiles(samples)}", flush=True)
+        sample = list(Trace.objects.order_by("?").values_list("trace_id", flat=True)[: args.queries])
+        span_sample = [
+            Span.objects.filter(trace_id=trace_id).values_list("span_id", flat=True).first() for trace_id in sample
+        ]
+        per_item: dict[str, Callable[[str], str]] = {
+            "/api/traces/{id}": lambda trace_id: f"{base}/api/traces/{trace_id}",
+            "/api/traces/{id}/spans": lambda trace_id: f"{base}/api/traces/{trace_id}/spans",
+        }
+        for label, url in per_item.items():
+            samples = [timed(partial(api.get, url(trace_id), timeout=120), 1)[0] for trace_id in sample]
+            print(f"  {label:55s} {percentiles(samples)}", flush=True)
+        samples = [timed(partial(api.get, f"{base}/api/spans/{span_id}", timeout=120), 1)[0] for span_id in span_sample]
+        print(f"  {'/api/spans/{span_id}':55s} {percentiles(samples)}", flush=True)
+
+        # Retention of one day, both ways, while posters keep ingesting new traces.
+        now = timezone.now()
+        oldest, next_oldest = partitions.partition_for(days[-1]), partitions.partition_for(days[-2])
+        print(
+            f"\nretention of one day ({days[-1]} by row deletes, {days[-2]} by dropping its partition), "
+            f"{args.live_posters} posters ingesting meanwhile:",
+            flush=True,
+        )
+        row_cutoff = datetime.fromtimestamp(oldest.upper_ns / 1e9, tz=UTC)
+        in_day = Span.objects.filter(start_unix_nano__gte=oldest.lower_ns, start_unix_nano__lt=oldest.upper_ns)
+        day_spans = in_day.count()
+        with Poster(base, ingest_key, args.live_posters, args.seed + 1) as poster:
+            time.sleep(2)
+            started = time.perf_counter()
+            rows = retention.expire_trace_metadata(
+                now=now, days=(now - row_cutoff).total_seconds() / 86_400, whole_days=False
+            )
+            row_seconds = time.perf_counter() - started
+            during = list(poster.latencies)
+        print(
+            f"  row deletes: {rows.spans_deleted:,} spans ({day_spans:,} in the day) and {rows.traces_deleted:,} "
+            f"traces in {row_seconds:.1f} s, {rows.batches} batches; ingest meanwhile: {len(during)} requests, "
+            f"{latency(during)}",
+            flush=True,
+        )
+        sent, stored_live = poster.spans_sent, stored_spans_of(poster.trace_ids)
+        print(f"    spans sent meanwhile {sent:,}, stored {stored_live:,} (failed requests {poster.failures})")
+        partitions_before = retention.expire_trace_metadata(now=now, days=(now - row_cutoff).total_seconds() / 86_400)
+        print(f"    (then the emptied partitions up to {days[-1]} dropped: {partitions_before.partitions_dropped})")
+
+        retained = list(
+            Trace.objects.filter(start_unix_nano__gte=next_oldest.lower_ns, start_unix_nano__lt=next_oldest.upper_ns)
+            .order_by("trace_id")
+            .values_list("trace_id", flat=True)[:100]
+        )
+        Trace.objects.filter(trace_id__in=retained).update(last_ingested_at=now)
+        kept_spans = Span.objects.filter(trace_id__in=retained).count()
+        day_spans = Span.objects.filter(
+            start_unix_nano__gte=next_oldest.lower_ns, start_unix_nano__lt=next_oldest.upper_ns
+        ).count()
+        drop_cutoff = datetime.fromtimestamp(next_oldest.upper_ns / 1e9, tz=UTC)
+        with Poster(base, ingest_key, args.live_posters, args.seed + 2) as poster:
+            time.sleep(2)
+            mark = len(poster.latencies)
+            started = time.perf_counter()
+            dropped = retention.drop_day(next_oldest, drop_cutoff, 1000)
+            drop_seconds = time.perf_counter() - started
+            time.sleep(1)
+            during = poster.latencies[mark:]
+        assert dropped is not None, "the lock on spans was not granted in time"
+        print(
+            f"  partition drop: {day_spans:,} spans in the day, {dropped.spans_deleted:,} deleted, "
+            f"{dropped.spans_kept:,} kept (of {kept_spans:,} in the 100 retained traces), "
+            f"{dropped.traces_deleted:,} traces deleted; {drop_seconds:.2f} s in all, `spans` locked "
+            f"{dropped.locked_seconds * 1000:,.0f} ms (detach and put back); ingest meanwhile: {len(during)} "
+            f"requests, {latency(during)}",
+            flush=True,
+        )
+        sent, stored_live = poster.spans_sent, stored_spans_of(poster.trace_ids)
+        print(f"    spans sent meanwhile {sent:,}, stored {stored_live:,} (failed requests {poster.failures})")
+        print(f"  row deletes / partition drop: {row_seconds / drop_seconds:.1f}x")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    subprocess.run(["uptime"], check=False)
+
+
+if __name__ == "__main__":
+    main()
