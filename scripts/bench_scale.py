@@ -141,7 +141,7 @@ class Poster:
         session = requests.Session()
         while not self._stop.is_set():
             now_ns = time.time_ns()
-            spans = []
+            spans: list = []
             while len(spans) < 100:
                 spans += agent_trace(rng, now_ns - rng.randint(0, 600) * 1_000_000_000, 0)
             request = ExportTraceServiceRequest()
@@ -193,7 +193,7 @@ def copy_day(source_lower: int, source_upper: int, k: int) -> None:
     """Copy the traces that start in [source_lower, source_upper) and their spans `k` days earlier, new ids."""
     from django.db import connection, transaction
 
-    params = {"k": str(k), "shift": k * DAY_NS}
+    params: dict[str, str | int] = {"k": str(k), "shift": k * DAY_NS}
     span_columns = [c for c in columns_of("spans") if c != "id"]
     trace_columns = columns_of("traces")
     span_select = ", ".join(_SPAN_COPY.get(c, f'"{c}"') for c in span_columns)

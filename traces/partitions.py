@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 TABLE = "spans"
@@ -159,5 +160,5 @@ def drop_detached(partition: DayPartition) -> None:
         cursor.execute(f'DROP TABLE IF EXISTS "{partition.name}"')
 
 
-def _set_lock_timeout(cursor) -> None:  # type: ignore[no-untyped-def]
+def _set_lock_timeout(cursor: CursorWrapper) -> None:
     cursor.execute(f"SET LOCAL lock_timeout = {int(settings.SPAN_PARTITION_LOCK_TIMEOUT_MS):d}")

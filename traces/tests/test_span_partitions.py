@@ -42,9 +42,8 @@ def noon_ns(day: date) -> int:
     return partitions.partition_for(day).lower_ns + 12 * HOUR_NS
 
 
-def ingest_trace(start_ns: int, spans: int = 3, trace_id: str | None = None, payload: str = "") -> str:
-    trace_id = trace_id or new_trace_id()
-    root = new_span_id()
+def ingest_trace(start_ns: int, spans: int = 3, payload: str = "") -> str:
+    trace_id, root = new_trace_id(), new_span_id()
     attributes = {"gen_ai.operation.name": "chat", "input.value": payload} if payload else {}
     specs = [SpanSpec(trace_id, root, "invoke_agent", start_ns=start_ns, duration_ns=10 * HOUR_NS)]
     specs += [
@@ -297,7 +296,7 @@ def test_migrating_an_existing_unpartitioned_table_keeps_every_row(scratch_datab
     with psycopg.connect(scratch_database) as conn:
         assert conn.execute("SELECT * FROM spans ORDER BY id").fetchall() == before
         assert conn.execute("SELECT * FROM span_payload_refs ORDER BY id").fetchall() == refs_before
-        where = dict(
+        where: dict[str, str] = dict(
             conn.execute("SELECT DISTINCT trace_id, tableoid::regclass::text FROM spans ORDER BY 1").fetchall()
         )
         day = datetime.now(UTC).date()
@@ -319,9 +318,12 @@ def test_migrating_an_existing_unpartitioned_table_keeps_every_row(scratch_datab
             "tool_name, input_tokens, output_tokens, total_tokens, cost_usd, retry_count, is_timeout "
             "FROM spans WHERE trace_id = %s ORDER BY id LIMIT 1 RETURNING id"
         )
-        first = conn.execute("SELECT span_id FROM spans WHERE trace_id = %s ORDER BY id LIMIT 1", ["a" * 32])
+        first = conn.execute("SELECT span_id FROM spans WHERE trace_id = %s ORDER BY id LIMIT 1", ["a" * 32]).fetchone()
+        assert first is not None
         with pytest.raises(psycopg.errors.UniqueViolation):
-            conn.execute(copy_of_first_span, [first.fetchone()[0], "a" * 32])
+            conn.execute(copy_of_first_span, [first[0], "a" * 32])
         conn.rollback()
-        new_id = conn.execute(copy_of_first_span, ["ffffffffffffffff", "a" * 32]).fetchone()[0]
+        inserted = conn.execute(copy_of_first_span, ["ffffffffffffffff", "a" * 32]).fetchone()
+        assert inserted is not None
+        new_id = inserted[0]
         assert new_id > max(row[0] for row in before)
