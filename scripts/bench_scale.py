@@ -247,6 +247,68 @@ def sizes_per_million() -> list[str]:
     return lines
 
 
+def ingest_and_copy(base: str, ingest_key: str, spans: int, seed: int, posters: int, days: list) -> None:
+    """Ingest `spans` spans dated days[0] through the server, then copy them into each of the other days."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from traces import partitions
+    from traces.models import Span, Trace
+
+    for day in days:
+        partitions.create_day(day)
+    source = partitions.partition_for(days[0])
+    print(f"generating {spans:,} spans of seeded agent traces dated {days[0]} ...", flush=True)
+    bodies = day_bodies(spans, seed, source.lower_ns)
+    headers = {
+        "Content-Type": "application/x-protobuf",
+        "Content-Encoding": "gzip",
+        "Authorization": f"Bearer {ingest_key}",
+    }
+    local = threading.local()
+
+    def post(body: bytes) -> int:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        return local.session.post(f"{base}/otlp/v1/traces", data=body, headers=headers, timeout=300).status_code
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=posters) as pool:
+        statuses = list(pool.map(post, bodies))
+    elapsed = time.perf_counter() - started
+    stored = Span.objects.count()
+    print(
+        f"ingest through the server: {stored:,} spans in {elapsed:.1f} s = {stored / elapsed:,.0f} spans/s "
+        f"({len([s for s in statuses if s != 200])} failed requests)",
+        flush=True,
+    )
+    Trace.objects.update(last_ingested_at=datetime.fromtimestamp(source.lower_ns / 1e9 + 22 * 3600, tz=UTC))
+    for k in range(1, len(days)):
+        copy_started = time.perf_counter()
+        copy_day(source.lower_ns, source.upper_ns, k)
+        print(f"  SQL copy {k} -> {days[k]}: {time.perf_counter() - copy_started:.1f} s", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
+def use_database(database_url: str) -> dict[str, str]:
+    """Django set up on the database of an earlier run, as it is; the server's env."""
+    import django
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench"),
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracefoundry_site.settings")
+    django.setup()
+    return env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -260,15 +322,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="web server workers (as `make run`)")
     parser.add_argument("--queries", type=int, default=40, help="requests per query benchmark")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--reuse-database", action="store_true", help="keep the stored spans of an earlier run (no ingest, no copies)"
+    )
+    parser.add_argument("--skip-retention", action="store_true", help="queries and sizes only")
     args = parser.parse_args()
 
-    env = prepare_database(args.database_url)
+    env = use_database(args.database_url) if args.reuse_database else prepare_database(args.database_url)
     env["RETENTION_METADATA_DAYS"] = "7"
 
-    from concurrent.futures import ThreadPoolExecutor
-
     from django.contrib.auth.models import Group, User
-    from django.db import connection
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
@@ -277,49 +340,16 @@ def main() -> None:
     from traces.models import Span, Trace
 
     _, ingest_key = IngestKey.issue("bench")
-    user = User.objects.create_user("bench-viewer")
+    user, _ = User.objects.get_or_create(username="bench-viewer")
     user.groups.add(Group.objects.get(name="viewer"))
-    api_token = Token.objects.create(user=user).key
+    api_token = Token.objects.get_or_create(user=user)[0].key
 
     today = datetime.now(UTC).date()
     days = [today - timedelta(days=1 + k) for k in range(args.copies + 1)]
-    for day in days:
-        partitions.create_day(day)
-    source = partitions.partition_for(days[0])
-    print(f"generating {args.spans:,} spans of seeded agent traces dated {days[0]} ...", flush=True)
-    bodies = day_bodies(args.spans, args.seed, source.lower_ns)
-
     server, base = start_server(env, args.workers)
     try:
-        headers = {
-            "Content-Type": "application/x-protobuf",
-            "Content-Encoding": "gzip",
-            "Authorization": f"Bearer {ingest_key}",
-        }
-        local = threading.local()
-
-        def post(body: bytes) -> int:
-            if not hasattr(local, "session"):
-                local.session = requests.Session()
-            return local.session.post(f"{base}/otlp/v1/traces", data=body, headers=headers, timeout=300).status_code
-
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=args.posters) as pool:
-            statuses = list(pool.map(post, bodies))
-        elapsed = time.perf_counter() - started
-        stored = Span.objects.count()
-        print(
-            f"ingest through the server: {stored:,} spans in {elapsed:.1f} s = {stored / elapsed:,.0f} spans/s "
-            f"({len([s for s in statuses if s != 200])} failed requests)",
-            flush=True,
-        )
-        Trace.objects.update(last_ingested_at=datetime.fromtimestamp(source.lower_ns / 1e9 + 22 * 3600, tz=UTC))
-        for k in range(1, args.copies + 1):
-            copy_started = time.perf_counter()
-            copy_day(source.lower_ns, source.upper_ns, k)
-            print(f"  SQL copy {k} -> {days[k]}: {time.perf_counter() - copy_started:.1f} s", flush=True)
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
+        if not args.reuse_database:
+            ingest_and_copy(base, ingest_key, args.spans, args.seed, args.posters, days)
         total = Span.objects.count()
         print(f"\nstored: {total:,} spans ({args.spans:,} ingested, the rest SQL copies with new ids)")
         for line in sizes_per_million():
@@ -355,6 +385,8 @@ def main() -> None:
         samples = [timed(partial(api.get, f"{base}/api/spans/{span_id}", timeout=120), 1)[0] for span_id in span_sample]
         print(f"  {'/api/spans/{span_id}':55s} {percentiles(samples)}", flush=True)
 
+        if args.skip_retention:
+            return
         # Retention of one day, both ways, while posters keep ingesting new traces.
         now = timezone.now()
         oldest, next_oldest = partitions.partition_for(days[-1]), partitions.partition_for(days[-2])

@@ -274,9 +274,19 @@ def get_trace(trace_id: str) -> Trace:
     return Trace.objects.defer("search_text", "search_text_left_out").get(trace_id=trace_id)
 
 
+def spans_of(trace: Trace) -> QuerySet[Span]:
+    """The spans of a trace, also bounded by its summary's times (each of its spans starts between the trace's
+    start and end): on Postgres, where spans are partitioned by day, only the partitions of its days are read."""
+    return Span.objects.filter(
+        trace_id=trace.trace_id,
+        start_unix_nano__gte=trace.start_unix_nano,
+        start_unix_nano__lte=trace.end_unix_nano,
+    )
+
+
 def trace_detail(trace_id: str) -> TraceDetail:
     trace = get_trace(trace_id)
-    spans = Span.objects.filter(trace_id=trace_id)
+    spans = spans_of(trace)
     root = spans.filter(span_id=trace.root_span_id).only(*SPAN_LIST_COLUMNS).first() if trace.root_span_id else None
     # From the summary's counts: a breakdown of a million spans without reading them (a trace summarised before
     # the counts were kept has none until its next batch: read them from its spans).

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, F, OuterRef
 
-from traces.models import Span, Trace
-from traces.queries import SPAN_LIST_COLUMNS, InvalidCursor, ListedSpan, SpanNode
+from traces.models import Trace
+from traces.queries import SPAN_LIST_COLUMNS, InvalidCursor, ListedSpan, SpanNode, spans_of
 
 # Orders kept per process, by total spans: about 11 bytes a span, so some 20 MiB at most.
 _CACHED_SPANS = 2_000_000
@@ -49,18 +49,18 @@ _cache_lock = threading.Lock()
 
 def span_page(trace: Trace, limit: int, cursor: str | None) -> SpanPage:
     if cursor is None and trace.span_count <= limit:
-        whole = _whole_trace(trace.trace_id, limit)
+        whole = _whole_trace(trace, limit)
         if whole is not None:
             return SpanPage(items=whole, next_cursor=None)
     if cursor is None and trace.orphan_count == 0:
-        items = _walk_from_roots(trace.trace_id, limit)
+        items = _walk_from_roots(trace, limit)
         last_pk = items[-1].span.pk if items else 0
         next_cursor = _encode_cursor(len(items), last_pk) if len(items) < trace.span_count else None
         return SpanPage(items=items, next_cursor=next_cursor)
     order = tree_order(trace)
     start = _start_of(order, cursor) if cursor else 0
     pks = order.pks[start : start + limit]
-    rows = Span.objects.filter(pk__in=list(pks)).values_list(*SPAN_LIST_COLUMNS)
+    rows = spans_of(trace).filter(pk__in=list(pks)).values_list(*SPAN_LIST_COLUMNS)
     by_pk = {row[0]: ListedSpan(*row) for row in rows}
     items = [
         SpanNode(span=by_pk[pk], depth=order.depths[start + i], is_orphan=bool(order.orphans[start + i]))
@@ -72,11 +72,11 @@ def span_page(trace: Trace, limit: int, cursor: str | None) -> SpanPage:
     return SpanPage(items=items, next_cursor=next_cursor)
 
 
-def _whole_trace(trace_id: str, limit: int) -> list[SpanNode] | None:
+def _whole_trace(trace: Trace, limit: int) -> list[SpanNode] | None:
     """All the trace's spans in tree order, from one query; None when more than `limit` are stored (spans arrived
     since the summary was read): walking from the roots costs a query per span with children, which for a trace
     this small is most of the time of the page."""
-    rows = list(Span.objects.filter(trace_id=trace_id).values_list(*SPAN_LIST_COLUMNS)[: limit + 1])
+    rows = list(spans_of(trace).values_list(*SPAN_LIST_COLUMNS)[: limit + 1])
     if len(rows) > limit:
         return None
     spans = {row[0]: ListedSpan(*row) for row in rows}
@@ -87,12 +87,12 @@ def _whole_trace(trace_id: str, limit: int) -> list[SpanNode] | None:
     ]
 
 
-def _walk_from_roots(trace_id: str, limit: int) -> list[SpanNode]:
+def _walk_from_roots(trace: Trace, limit: int) -> list[SpanNode]:
     """The first `limit` spans in tree order, depth first from the roots, for a trace without orphans.
 
     One query per span on the page that has children (each list of children comes with whether each child has
     some), so the page costs what its own spans cost, never what the trace holds."""
-    spans = Span.objects.filter(trace_id=trace_id).exclude(span_id=F("parent_span_id"))
+    spans = spans_of(trace).exclude(span_id=F("parent_span_id"))
     has_children = Exists(spans.filter(parent_span_id=OuterRef("span_id")))
 
     def children(parent: str, depth: int, budget: int) -> list[tuple[ListedSpan, bool, int]]:
@@ -120,7 +120,7 @@ def tree_order(trace: Trace) -> TreeOrder:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    order = _compute_order(trace.trace_id)
+    order = _compute_order(trace)
     with _cache_lock:
         _cache[key] = order
         while sum(len(cached.pks) for cached in _cache.values()) > _CACHED_SPANS and len(_cache) > 1:
@@ -128,10 +128,8 @@ def tree_order(trace: Trace) -> TreeOrder:
     return order
 
 
-def _compute_order(trace_id: str) -> TreeOrder:
-    return _order_of(
-        list(Span.objects.filter(trace_id=trace_id).values_list("start_unix_nano", "span_id", "parent_span_id", "pk"))
-    )
+def _compute_order(trace: Trace) -> TreeOrder:
+    return _order_of(list(spans_of(trace).values_list("start_unix_nano", "span_id", "parent_span_id", "pk")))
 
 
 def _order_of(spans: list[tuple[int, str, str, int]]) -> TreeOrder:

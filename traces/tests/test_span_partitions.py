@@ -24,6 +24,7 @@ from testing.servers import database_url
 from traces import partitions, retention, summary
 from traces.ingest import ingest_request, summary_of
 from traces.models import Span, Trace
+from traces.queries import spans_of
 
 pytestmark = pytest.mark.skipif(
     settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"), reason="SQLite has no partitions"
@@ -95,6 +96,18 @@ class TestDayPartitions:
         assert partitions.partition_for(day + timedelta(days=1)).name not in plan
         assert partitions.partition_for(day - timedelta(days=1)).name in two_days
         assert partitions.partition_for(day + timedelta(days=1)).name not in two_days
+
+    def test_a_traces_spans_are_read_from_the_partitions_of_its_days_only(self) -> None:
+        day = today()
+        partitions.ensure_days(day, behind=1, ahead=1)
+        trace_id = ingest_trace(noon_ns(day), spans=3)
+
+        plan = spans_of(Trace.objects.get(trace_id=trace_id)).explain()
+
+        assert partitions.partition_for(day).name in plan
+        assert partitions.partition_for(day - timedelta(days=1)).name not in plan
+        assert "spans_default" not in plan
+        assert spans_of(Trace.objects.get(trace_id=trace_id)).count() == 3
 
     def test_a_day_without_partition_lands_in_default_and_moves_when_its_partition_is_created(self) -> None:
         day = today() + timedelta(days=30)
