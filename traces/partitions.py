@@ -115,7 +115,7 @@ def create_day(day: date) -> bool:
 
     False when it exists already (another run made it). Create-then-attach rather than CREATE TABLE ... PARTITION
     OF: attaching takes only a SHARE UPDATE EXCLUSIVE lock on `spans`, so ingest and reads go on meanwhile; only
-    ingest of spans bound for the default partition waits (it is locked while its rows of that day move out).
+    what touches the default partition waits (it is locked while its rows of that day move out).
     """
     partition = partition_for(day)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -123,7 +123,10 @@ def create_day(day: date) -> bool:
         cursor.execute(f"LOCK TABLE ONLY {TABLE} IN SHARE UPDATE EXCLUSIVE MODE")  # one creator at a time
         if any(p.day == day for p in attached_days()):
             return False
-        cursor.execute(f"LOCK TABLE {DEFAULT_PARTITION} IN SHARE ROW EXCLUSIVE MODE")
+        # The lock ATTACH takes on the default partition (it checks that no row there belongs to the new day),
+        # taken now rather than upgraded to later: an ingest holding a read lock on it and waiting on ours to
+        # insert would otherwise deadlock with us.
+        cursor.execute(f"LOCK TABLE {DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE")
         name = partition.name
         cursor.execute(f'CREATE TABLE "{name}" (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)')
         cursor.execute(
