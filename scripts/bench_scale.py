@@ -9,8 +9,9 @@
    of spans and of a span's detail (target p95 < 100 ms), and the table and index size per million spans.
 4. Retention of one day of 1,000,000 spans, the oldest day by row deletes (the row pass, as before partitions) and
    the next by dropping its partition (100 of its traces marked as still retained, so their spans are kept), each
-   while posters keep ingesting new traces: the time each took, how long `spans` was locked, the ingest requests'
-   max latency meanwhile, and that every span sent meanwhile was stored.
+   while posters keep ingesting new traces: the time each took (the row deletes stop after `--row-seconds`; their
+   rate gives the time for 1,000,000 spans), how long `spans` was locked, the ingest requests' max latency
+   meanwhile, and that every span sent meanwhile was stored.
 
     python scripts/bench_scale.py --database-url postgres://postgres@127.0.0.1:5432/tracefoundry_bench_scale
 """
@@ -326,6 +327,9 @@ def main() -> None:
         "--reuse-database", action="store_true", help="keep the stored spans of an earlier run (no ingest, no copies)"
     )
     parser.add_argument("--skip-retention", action="store_true", help="queries and sizes only")
+    parser.add_argument(
+        "--row-seconds", type=float, default=300, help="stop the row deletes after this long (their rate is printed)"
+    )
     args = parser.parse_args()
 
     env = use_database(args.database_url) if args.reuse_database else prepare_database(args.database_url)
@@ -402,20 +406,32 @@ def main() -> None:
             time.sleep(2)
             started = time.perf_counter()
             rows = retention.expire_trace_metadata(
-                now=now, days=(now - row_cutoff).total_seconds() / 86_400, whole_days=False
+                now=now,
+                days=(now - row_cutoff).total_seconds() / 86_400,
+                whole_days=False,
+                max_seconds=args.row_seconds,
             )
             row_seconds = time.perf_counter() - started
             during = list(poster.latencies)
+        rate = rows.spans_deleted / row_seconds
+        whole = "" if rows.spans_deleted >= day_spans else f", stopped after {args.row_seconds:g} s"
         print(
-            f"  row deletes: {rows.spans_deleted:,} spans ({day_spans:,} in the day) and {rows.traces_deleted:,} "
-            f"traces in {row_seconds:.1f} s, {rows.batches} batches; ingest meanwhile: {len(during)} requests, "
+            f"  row deletes: {rows.spans_deleted:,} spans of the day's {day_spans:,} and {rows.traces_deleted:,} "
+            f"traces in {row_seconds:.1f} s ({rows.batches} batches{whole}) = {rate:,.0f} spans/s, so "
+            f"{1_000_000 / rate:,.0f} s for 1,000,000 spans; ingest meanwhile: {len(during)} requests, "
             f"{latency(during)}",
             flush=True,
         )
         sent, stored_live = poster.spans_sent, stored_spans_of(poster.trace_ids)
         print(f"    spans sent meanwhile {sent:,}, stored {stored_live:,} (failed requests {poster.failures})")
-        partitions_before = retention.expire_trace_metadata(now=now, days=(now - row_cutoff).total_seconds() / 86_400)
-        print(f"    (then the emptied partitions up to {days[-1]} dropped: {partitions_before.partitions_dropped})")
+        started = time.perf_counter()
+        rest = retention.expire_trace_metadata(now=now, days=(now - row_cutoff).total_seconds() / 86_400)
+        print(
+            f"    then the rest of {days[-1]} (and older empty days) as partitions: {rest.partitions_dropped} "
+            f"dropped, {rest.spans_deleted:,} spans, {rest.traces_deleted:,} traces, "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
 
         retained = list(
             Trace.objects.filter(start_unix_nano__gte=next_oldest.lower_ns, start_unix_nano__lt=next_oldest.upper_ns)
@@ -447,7 +463,7 @@ def main() -> None:
         )
         sent, stored_live = poster.spans_sent, stored_spans_of(poster.trace_ids)
         print(f"    spans sent meanwhile {sent:,}, stored {stored_live:,} (failed requests {poster.failures})")
-        print(f"  row deletes / partition drop: {row_seconds / drop_seconds:.1f}x")
+        print(f"  1,000,000 spans by row deletes / by partition drop: {1_000_000 / rate / drop_seconds:.1f}x")
     finally:
         server.terminate()
         server.wait(timeout=30)
