@@ -267,14 +267,17 @@ def manage(url: str, var_dir: Path, *args: str) -> str:
     return done.stdout
 
 
-# An install as it was before partitioning: every app migrated, traces up to 0008 (one plan, as `migrate` makes).
+# An install as it was before partitioning: every app migrated, traces up to the migration before the one that
+# partitions spans (one plan, as `migrate` makes).
 _MIGRATE_BEFORE_PARTITIONS = """
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 executor = MigrationExecutor(connection)
 targets = [key for key in executor.loader.graph.leaf_nodes() if key[0] != "traces"]
-executor.migrate([*targets, ("traces", "0008_span_log_records")])
+partitioning = next(key for key in executor.loader.graph.nodes if key[1].endswith("_spans_partitioned_by_day"))
+before = [key for key in executor.loader.get_migration(*partitioning).dependencies if key[0] == "traces"]
+executor.migrate([*targets, *before])
 emit_post_migrate_signal(0, False, "default")
 """
 

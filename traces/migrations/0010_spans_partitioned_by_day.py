@@ -94,7 +94,7 @@ class Migration(migrations.Migration):
     atomic = True
 
     dependencies = [
-        ("traces", "0008_span_log_records"),
+        ("traces", "0009_trace_user_id"),
     ]
 
     operations = [
