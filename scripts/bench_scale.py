@@ -343,7 +343,7 @@ def main() -> None:
     from traces import partitions, retention
     from traces.models import Span, Trace
 
-    _, ingest_key = IngestKey.issue("bench")
+    _, ingest_key = IngestKey.issue(f"bench-{time.time_ns()}")
     user, _ = User.objects.get_or_create(username="bench-viewer")
     user.groups.add(Group.objects.get(name="viewer"))
     api_token = Token.objects.get_or_create(user=user)[0].key
