@@ -2,7 +2,7 @@
 
 On Postgres `spans` is partitioned by range of `start_unix_nano`, one partition per UTC day (`spans_pYYYYMMDD`),
 plus `spans_default` for every span no day partition covers (far past or future timestamps, days not created yet),
-so ingest never fails for want of a partition (migration `0010_spans_partitioned_by_day` built it). On SQLite
+so ingest never fails for want of a partition (migration `0011_spans_partitioned_by_day` built it). On SQLite
 there are no partitions: every function here does nothing there, and the same code runs on both.
 
 Creating a day whose spans already sit in the default partition moves them: in one transaction, with the default

@@ -94,7 +94,7 @@ class Migration(migrations.Migration):
     atomic = True
 
     dependencies = [
-        ("traces", "0009_trace_user_id"),
+        ("traces", "0010_trace_models_tools_text"),
     ]
 
     operations = [
