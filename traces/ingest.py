@@ -147,13 +147,19 @@ def _write_spans_locked(spans: list[SpanRow], trace_ids: list[str], source: str,
         keys = {(span["trace_id"], span["span_id"]) for span in spans}
         parents = {(span["trace_id"], span["parent_span_id"]) for span in spans if span["parent_span_id"]} - keys
         tops = {(trace_id, trace["top_span_id"]) for trace_id, trace in traces.items() if trace["top_span_id"]}
-        stored = stored_spans(keys | parents | tops)
+        # Only traces with spans stored are asked about, and only within their time range: every stored span of a
+        # trace starts between its summary's start and end, so a partitioned table reads just those days.
+        stored_window = _time_window(trace for trace in traces.values() if trace["span_count"])
+        lookups = {key for key in keys | parents | tops if traces[key[0]]["span_count"]}
+        stored = stored_spans(lookups, stored_window)
         new_spans = [span for span in spans if (span["trace_id"], span["span_id"]) not in stored]
         new_keys = {(span["trace_id"], span["span_id"]) for span in new_spans}
         # Only a trace with orphans stored can have a stored span whose parent is new.
-        adopted = children_counts(key for key in new_keys if traces[key[0]]["orphan_count"])
+        adopted = children_counts((key for key in new_keys if traces[key[0]]["orphan_count"]), stored_window)
         insert_spans(new_spans)
-        payloads.write_refs(new_keys, span_pks)
+        starts = [span["start_unix_nano"] for span in new_spans]
+        new_window = (min(starts), max(starts)) if starts else None
+        payloads.write_refs(new_keys, lambda owners: span_pks(owners, new_window))
         if not new_spans:
             return  # a re-sent batch: nothing changes
         attach_pending(trace_ids)  # log records that arrived before their span
@@ -185,16 +191,21 @@ def _write_spans_locked(spans: list[SpanRow], trace_ids: list[str], source: str,
         _write_summaries(updated, _INGEST_FIELDS, ingested=True)
 
 
-def span_pks(keys: set[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
-    """Row ids of stored spans, by (trace_id, span_id): one query for a whole batch."""
-    trace_ids = {key[0] for key in keys}
-    span_ids = {key[1] for key in keys}
-    return {
-        (trace_id, span_id): pk
-        for pk, trace_id, span_id in Span.objects.filter(trace_id__in=trace_ids, span_id__in=span_ids).values_list(
-            "pk", "trace_id", "span_id"
-        )
-    }
+def span_pks(keys: set[tuple[str, ...]], within: tuple[int, int] | None = None) -> dict[tuple[str, ...], int]:
+    """Row ids of stored spans, by (trace_id, span_id): one query for a whole batch (`within`: their start times
+    lie in this range)."""
+    spans = Span.objects.filter(trace_id__in={key[0] for key in keys}, span_id__in={key[1] for key in keys})
+    if within is not None:
+        spans = spans.filter(start_unix_nano__range=within)
+    return {(trace_id, span_id): pk for pk, trace_id, span_id in spans.values_list("pk", "trace_id", "span_id")}
+
+
+def _time_window(rows: Iterable[dict[str, Any]]) -> tuple[int, int] | None:
+    """From the earliest start to the latest end of `rows` (None for none)."""
+    bounds = [(row["start_unix_nano"], row["end_unix_nano"]) for row in rows]
+    if not bounds:
+        return None
+    return min(start for start, _ in bounds), max(end for _, end in bounds)
 
 
 def _is_orphan(span: SpanRow, stored: dict, new_keys: set[tuple[str, str]]) -> bool:

@@ -15,35 +15,45 @@ from django.db.models import Count, Q
 from traces.models import Span
 from traces.summary import TopSpan
 
+# The start-time range is a constant of the statement, so Postgres reads only the day partitions it covers.
 _STORED_SPANS_SQL = """
 SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_unix_nano, s.service, s.environment
 FROM unnest(%s::text[], %s::text[]) AS k(trace_id, span_id)
 JOIN spans s ON s.trace_id = k.trace_id AND s.span_id = k.span_id
+WHERE s.start_unix_nano BETWEEN %s AND %s
 """
 _CHILDREN_COUNTS_SQL = """
 SELECT s.trace_id, count(*)
 FROM unnest(%s::text[], %s::text[]) AS k(trace_id, span_id)
 JOIN spans s ON s.trace_id = k.trace_id AND s.parent_span_id = k.span_id
+WHERE s.start_unix_nano BETWEEN %s AND %s
 GROUP BY s.trace_id
 """
+_ANY_TIME = (-(2**63), 2**63 - 1)
 _TOP_COLUMNS = ("trace_id", "span_id", "parent_span_id", "name", "start_unix_nano", "service", "environment")
 _SQLITE_CHUNK = 400  # keys per statement, well under SQLite's parameter limit
 
 
-def stored_spans(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], TopSpan]:
-    """The stored spans among `keys`, each with what could make it a trace's top span."""
+def stored_spans(
+    keys: Iterable[tuple[str, str]], within: tuple[int, int] | None = None
+) -> dict[tuple[str, str], TopSpan]:
+    """The stored spans among `keys`, each with what could make it a trace's top span (`within`: a range that
+    holds their start times)."""
     keys = list(keys)
     if not keys:
         return {}
+    start, end = within or _ANY_TIME
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_STORED_SPANS_SQL, [[t for t, _ in keys], [s for _, s in keys]])
+            cursor.execute(_STORED_SPANS_SQL, [[t for t, _ in keys], [s for _, s in keys], start, end])
             rows = cursor.fetchall()
     else:
         rows = [
             row
             for chunk in _chunks(keys)
-            for row in Span.objects.filter(_any_of(chunk, "span_id")).values_list(*_TOP_COLUMNS)
+            for row in Span.objects.filter(_any_of(chunk, "span_id"), start_unix_nano__range=(start, end)).values_list(
+                *_TOP_COLUMNS
+            )
         ]
     return {
         (trace_id, span_id): TopSpan(span_id, not parent, start, name, service, environment)
@@ -51,19 +61,22 @@ def stored_spans(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], TopSp
     }
 
 
-def children_counts(parents: Iterable[tuple[str, str]]) -> Counter[str]:
-    """Per trace, how many stored spans have one of `parents` as their parent."""
+def children_counts(parents: Iterable[tuple[str, str]], within: tuple[int, int] | None = None) -> Counter[str]:
+    """Per trace, how many stored spans have one of `parents` as their parent (`within`: a range that holds the
+    start times of the traces' stored spans)."""
     parents = list(parents)
     counts: Counter[str] = Counter()
     if not parents:
         return counts
+    start, end = within or _ANY_TIME
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_CHILDREN_COUNTS_SQL, [[t for t, _ in parents], [s for _, s in parents]])
+            cursor.execute(_CHILDREN_COUNTS_SQL, [[t for t, _ in parents], [s for _, s in parents], start, end])
             counts.update(dict(cursor.fetchall()))
         return counts
     for chunk in _chunks(parents):
-        rows = Span.objects.filter(_any_of(chunk, "parent_span_id")).values("trace_id").annotate(n=Count("id"))
+        children = Span.objects.filter(_any_of(chunk, "parent_span_id"), start_unix_nano__range=(start, end))
+        rows = children.values("trace_id").annotate(n=Count("id"))
         counts.update({row["trace_id"]: row["n"] for row in rows})
     return counts
 
