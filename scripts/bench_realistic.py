@@ -4,7 +4,7 @@ that only decodes and flattens (the ceiling a Python server on this machine cann
 
 The corpus tools live beside the repository (`../shared/bench`: `otlp_load.py` builds and replays the corpus,
 `sink_server.py` is the sink; see their README). The corpus is built before anything is timed; then it is posted
-by `--posters` clients to gunicorn on a fresh Postgres database (stored spans checked in the database), then to
+by `--posters` clients to the server (Granian, as `make run`) on a fresh Postgres database (stored spans checked in the database), then to
 the sink, and both spans/s are printed side by side.
 
     python scripts/bench_realistic.py --database-url postgres://postgres@127.0.0.1:5432/tracefoundry_bench
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--traces", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=43)
     parser.add_argument("--posters", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (as `make run`)")
+    parser.add_argument("--workers", type=int, default=3, help="web server workers (as `make run`)")
     args = parser.parse_args()
     tools = args.corpus_tools.resolve()
     if not (tools / "otlp_load.py").is_file():
@@ -64,7 +64,7 @@ def main() -> None:
     stored_rate = stored / stored_run["wall_s"]
     print(
         f"\nrealistic corpus, {args.posters} posters:\n"
-        f"  server (gunicorn, {args.workers} workers, Postgres): {stored:,} spans stored in "
+        f"  server (Granian, {args.workers} workers, Postgres): {stored:,} spans stored in "
         f"{stored_run['wall_s']:.1f} s = {stored_rate:,.0f} spans/s "
         f"(target >= 10,000; HTTP statuses {stored_run['http_status']})\n"
         f"  Python decode-and-flatten sink: {sink_run['spans_accepted']:,} spans in "

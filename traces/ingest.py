@@ -295,13 +295,32 @@ def _write_summaries(summaries: list[summary.Summary], extra_fields: tuple[str, 
     for row in summaries:
         values = {**row, **stamps}
         rows.append([*(_db_value(name, values[name]) for name in fields), row["trace_id"]])
-    # One parameterised UPDATE sent for all traces at once: cheaper than bulk_update's CASE expressions.
-    assignments = ", ".join(f'"{name}" = %s' for name in fields)
+    if not rows:
+        return
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE traces SET {assignments} WHERE trace_id = %s",  # noqa: S608 (column names are our own)
-            rows,
-        )
+        if connection.vendor == "postgresql":
+            # One statement for all traces: Postgres parses and plans it once, not once a trace.
+            names = [*fields, "trace_id"]
+            quoted = [connection.ops.quote_name(name) for name in names]
+            row = "({})".format(", ".join(f"%s::{_column_type(name)}" for name in names))
+            assignments = ", ".join(f"{name} = v.{name}" for name in quoted[:-1])
+            cursor.execute(
+                f"UPDATE traces SET {assignments} FROM (VALUES {', '.join([row] * len(rows))}) "  # noqa: S608 (our column names)
+                f"AS v ({', '.join(quoted)}) WHERE traces.trace_id = v.trace_id",
+                [value for row_values in rows for value in row_values],
+            )
+        else:
+            assignments = ", ".join(f'"{name}" = %s' for name in fields)
+            cursor.executemany(
+                f"UPDATE traces SET {assignments} WHERE trace_id = %s",  # noqa: S608 (column names are our own)
+                rows,
+            )
+
+
+def _column_type(name: str) -> str:
+    # Text, not varchar(n): a cast to varchar(n) would cut a long value where the column refuses it.
+    column_type = cast(str, Trace._meta.get_field(name).db_type(connection))
+    return "text" if column_type.startswith("varchar") else column_type
 
 
 # Values the database driver cannot take as they are (JSON, decimals on SQLite, datetimes); the rest are plain.
