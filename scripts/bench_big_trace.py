@@ -1,6 +1,6 @@
 """`make bench`, big traces: what one trace of 100,000 and of 1,000,000 spans costs to ingest and to open.
 
-Against the server run as in production (gunicorn on Postgres, fresh database):
+Against the server run as in production (Granian on Postgres, fresh database):
 1. one trace of `--spans` (100,000) spans posted in batches of 500 by one client, one batch after the other:
    prints the first and the last batch's time (and the medians of the first and last ten), which stay level
    when a batch's cost does not depend on the spans already stored;
@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=100_000, help="spans of the trace posted batch after batch")
     parser.add_argument("--million", type=int, default=1_000_000, help="spans of the trace posted concurrently")
     parser.add_argument("--posters", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (as `make run`)")
+    parser.add_argument("--workers", type=int, default=3, help="web server workers (as `make run`)")
     parser.add_argument("--queries", type=int, default=20, help="requests for the first page of spans")
     args = parser.parse_args()
 

@@ -15,19 +15,28 @@ from django.db.models import Count, Q
 from traces.models import Span
 from traces.summary import TopSpan
 
-# The start-time range is a constant of the statement, so Postgres reads only the day partitions it covers.
+# The start-time range is a constant of the statement, so Postgres reads only the day partitions it covers. Each
+# key is looked up on its own (LATERAL): with a plain join, a stale row estimate for the range let the planner hash
+# every span of the range instead, a cost that grew with the trace.
 _STORED_SPANS_SQL = """
 SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_unix_nano, s.service, s.environment
 FROM unnest(%s::text[], %s::text[]) AS k(trace_id, span_id)
-JOIN spans s ON s.trace_id = k.trace_id AND s.span_id = k.span_id
-WHERE s.start_unix_nano BETWEEN %s AND %s
+CROSS JOIN LATERAL (
+    SELECT trace_id, span_id, parent_span_id, name, start_unix_nano, service, environment FROM spans
+    WHERE spans.trace_id = k.trace_id AND spans.span_id = k.span_id AND spans.start_unix_nano BETWEEN %s AND %s
+    LIMIT 1
+) AS s
 """
 _CHILDREN_COUNTS_SQL = """
-SELECT s.trace_id, count(*)
+SELECT k.trace_id, sum(c.children)::bigint
 FROM unnest(%s::text[], %s::text[]) AS k(trace_id, span_id)
-JOIN spans s ON s.trace_id = k.trace_id AND s.parent_span_id = k.span_id
-WHERE s.start_unix_nano BETWEEN %s AND %s
-GROUP BY s.trace_id
+CROSS JOIN LATERAL (
+    SELECT count(*) AS children FROM spans
+    WHERE spans.trace_id = k.trace_id AND spans.parent_span_id = k.span_id
+    AND spans.start_unix_nano BETWEEN %s AND %s
+) AS c
+WHERE c.children > 0
+GROUP BY k.trace_id
 """
 _ANY_TIME = (-(2**63), 2**63 - 1)
 _TOP_COLUMNS = ("trace_id", "span_id", "parent_span_id", "name", "start_unix_nano", "service", "environment")
