@@ -2,7 +2,7 @@
 
 Decoding and ingesting a large OTLP request or bundle builds many short-lived Python objects. Once they are freed,
 glibc's allocator keeps most of their pages mapped, so a worker that served one 10,000-span request stayed about
-80 MiB above its baseline for good. After a request whose body was at least `min_body_bytes`, this calls glibc's
+80 MiB above its baseline for good. After a request whose body was at least `min_body_bytes`, this collects garbage cycles and calls glibc's
 `malloc_trim(0)` (in a thread, after the response is sent), which hands the free pages back: the worker returns
 to within a few MiB of its baseline (README, Benchmark). Small requests skip it, as trimming walks the whole heap.
 
@@ -12,6 +12,7 @@ stays above `WEB_WORKER_MAX_RSS_MIB`.
 
 import asyncio
 import ctypes
+import gc
 import ctypes.util
 from collections.abc import Callable
 
@@ -24,7 +25,13 @@ def _malloc_trim() -> Callable[[], None] | None:
         trim = libc.malloc_trim
     except (OSError, AttributeError):
         return None
-    return lambda: trim(0)
+
+    def collect_and_trim() -> None:
+        # The request's garbage cycles first: workers collect only every 20,000 allocations (asgi.py).
+        gc.collect()
+        trim(0)
+
+    return collect_and_trim
 
 
 class ReleaseMemoryAfterLargeRequests:

@@ -304,17 +304,23 @@ def _write_summaries(summaries: list[summary.Summary], extra_fields: tuple[str, 
             quoted = [connection.ops.quote_name(name) for name in names]
             row = "({})".format(", ".join(f"%s::{_column_type(name)}" for name in names))
             assignments = ", ".join(f"{name} = v.{name}" for name in quoted[:-1])
-            cursor.execute(
-                f"UPDATE traces SET {assignments} FROM (VALUES {', '.join([row] * len(rows))}) "  # noqa: S608 (our column names)
-                f"AS v ({', '.join(quoted)}) WHERE traces.trace_id = v.trace_id",
-                [value for row_values in rows for value in row_values],
-            )
+            # In chunks: the statement's text holds every value, and a request may touch thousands of traces.
+            for start in range(0, len(rows), _UPDATE_CHUNK):
+                chunk = rows[start : start + _UPDATE_CHUNK]
+                cursor.execute(
+                    f"UPDATE traces SET {assignments} FROM (VALUES {', '.join([row] * len(chunk))}) "  # noqa: S608 (our column names)
+                    f"AS v ({', '.join(quoted)}) WHERE traces.trace_id = v.trace_id",
+                    [value for row_values in chunk for value in row_values],
+                )
         else:
             assignments = ", ".join(f'"{name}" = %s' for name in fields)
             cursor.executemany(
                 f"UPDATE traces SET {assignments} WHERE trace_id = %s",  # noqa: S608 (column names are our own)
                 rows,
             )
+
+
+_UPDATE_CHUNK = 200
 
 
 def _column_type(name: str) -> str:
