@@ -37,12 +37,6 @@ def run(minute: int, duration_ms: int, service: str = "agent", error: bool = Fal
     return trace_id
 
 
-@pytest.fixture
-def api(client: Client, viewer) -> Client:
-    client.force_login(viewer)
-    return client
-
-
 def window(minutes: int) -> dict[str, str]:
     return {"start": iso_from_unix_nano(BASE), "end": iso_from_unix_nano(BASE + minutes * MINUTE - 1)}
 

@@ -32,12 +32,6 @@ def stored(*calls: tuple[str, str]) -> str:
     return trace_id
 
 
-@pytest.fixture
-def api(client: Client, viewer) -> Client:
-    client.force_login(viewer)
-    return client
-
-
 def found(api: Client, **params: str) -> set[str]:
     return {item["trace_id"] for item in api.get("/api/traces", params).json()["items"]}
 

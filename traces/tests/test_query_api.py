@@ -33,12 +33,6 @@ def simple_trace(name: str, start_offset_s: int, duration_ms: int, **attributes)
     return ingest([spec])
 
 
-@pytest.fixture
-def api(client: Client, viewer) -> Client:
-    client.force_login(viewer)
-    return client
-
-
 @pytest.mark.django_db
 class TestTraceList:
     def test_newest_first_with_summary_fields(self, api: Client) -> None:

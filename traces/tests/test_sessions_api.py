@@ -43,12 +43,6 @@ def turn(session: str, offset_s: int, key: str = "session.id", **options) -> str
     return trace_id
 
 
-@pytest.fixture
-def api(client: Client, viewer) -> Client:
-    client.force_login(viewer)
-    return client
-
-
 @pytest.mark.django_db
 class TestSessionIdAtIngest:
     @pytest.mark.parametrize(

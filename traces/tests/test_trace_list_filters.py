@@ -26,12 +26,6 @@ def trace(name: str, offset: int = 0, retries: int = 0, **options) -> str:
     return trace_id
 
 
-@pytest.fixture
-def api(client: Client, viewer) -> Client:
-    client.force_login(viewer)
-    return client
-
-
 def names(api: Client, params: dict) -> list[str]:
     return sorted(item["root_span_name"] for item in api.get("/api/traces", params).json()["items"])
 

@@ -35,12 +35,6 @@ def run_for(user: str, offset_s: int = 0, key: str = "user.id", session: str = "
     return trace_id
 
 
-@pytest.fixture
-def api(client: Client, viewer) -> Client:
-    client.force_login(viewer)
-    return client
-
-
 @pytest.mark.django_db
 class TestUserIdAtIngest:
     @pytest.mark.parametrize(
