@@ -4,8 +4,8 @@ that only decodes and flattens (the ceiling a Python server on this machine cann
 
 The corpus tools live beside the repository (`../shared/bench`: `otlp_load.py` builds and replays the corpus,
 `sink_server.py` is the sink; see their README). The corpus is built before anything is timed; then it is posted
-by `--posters` clients to the server (Granian, as `make run`) on a fresh Postgres database (stored spans checked in the database), then to
-the sink, and both spans/s are printed side by side.
+by `--posters` clients to the server (Granian, as `make run`) on a fresh Postgres database (stored spans checked
+in the database), then to the sink, and both spans/s are printed side by side.
 
     python scripts/bench_realistic.py --database-url postgres://postgres@127.0.0.1:5432/tracefoundry_bench
 """

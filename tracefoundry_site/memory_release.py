@@ -2,9 +2,10 @@
 
 Decoding and ingesting a large OTLP request or bundle builds many short-lived Python objects. Once they are freed,
 glibc's allocator keeps most of their pages mapped, so a worker that served one 10,000-span request stayed about
-80 MiB above its baseline for good. After a request whose body was at least `min_body_bytes`, this collects garbage cycles and calls glibc's
-`malloc_trim(0)` (in a thread, after the response is sent), which hands the free pages back: the worker returns
-to within a few MiB of its baseline (README, Benchmark). Small requests skip it, as trimming walks the whole heap.
+80 MiB above its baseline for good. After a request whose body was at least `min_body_bytes`, this collects
+garbage cycles and calls glibc's `malloc_trim(0)` (in a thread, after the response is sent), which hands the free
+pages back: the worker returns to within a few MiB of its baseline (README, Benchmark). Small requests skip it,
+as trimming walks the whole heap.
 
 Known limit: without glibc (musl, macOS) nothing is trimmed; the server still replaces a worker whose memory
 stays above `WEB_WORKER_MAX_RSS_MIB`.
@@ -12,8 +13,8 @@ stays above `WEB_WORKER_MAX_RSS_MIB`.
 
 import asyncio
 import ctypes
-import gc
 import ctypes.util
+import gc
 from collections.abc import Callable
 
 from tracefoundry_site.asgi_body import AsgiApp, Message, Receive, Scope, Send

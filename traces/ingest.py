@@ -302,13 +302,13 @@ def _write_summaries(summaries: list[summary.Summary], extra_fields: tuple[str, 
             # One statement for all traces: Postgres parses and plans it once, not once a trace.
             names = [*fields, "trace_id"]
             quoted = [connection.ops.quote_name(name) for name in names]
-            row = "({})".format(", ".join(f"%s::{_column_type(name)}" for name in names))
+            placeholders = "({})".format(", ".join(f"%s::{_column_type(name)}" for name in names))
             assignments = ", ".join(f"{name} = v.{name}" for name in quoted[:-1])
             # In chunks: the statement's text holds every value, and a request may touch thousands of traces.
             for start in range(0, len(rows), _UPDATE_CHUNK):
                 chunk = rows[start : start + _UPDATE_CHUNK]
                 cursor.execute(
-                    f"UPDATE traces SET {assignments} FROM (VALUES {', '.join([row] * len(chunk))}) "  # noqa: S608 (our column names)
+                    f"UPDATE traces SET {assignments} FROM (VALUES {', '.join([placeholders] * len(chunk))}) "  # noqa: S608 (our column names)
                     f"AS v ({', '.join(quoted)}) WHERE traces.trace_id = v.trace_id",
                     [value for row_values in chunk for value in row_values],
                 )
