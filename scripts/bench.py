@@ -166,9 +166,16 @@ def agent_trace(rng: random.Random, start_ns: int, payload_bytes: int) -> list[S
     return [root, *spans]
 
 
-def request_bodies(total_spans: int, seed: int, payload_bytes: int) -> list[bytes]:
+def request_bodies(
+    total_spans: int,
+    seed: int,
+    payload_bytes: int,
+    latest_start_ns: int | None = None,
+    window_seconds: int = 7 * 24 * 3600,
+) -> list[bytes]:
+    """OTLP requests of seeded agent traces, each starting within `window_seconds` before `latest_start_ns` (now)."""
     rng = random.Random(seed)
-    now_ns = time.time_ns()
+    latest_ns = time.time_ns() if latest_start_ns is None else latest_start_ns
     bodies: list[bytes] = []
     pending: list[Span] = []
     produced = 0
@@ -188,7 +195,7 @@ def request_bodies(total_spans: int, seed: int, payload_bytes: int) -> list[byte
 
     while produced < total_spans:
         service = rng.choice(SERVICES)
-        start = now_ns - rng.randint(0, 7 * 24 * 3600) * 1_000_000_000
+        start = latest_ns - rng.randint(0, window_seconds) * 1_000_000_000
         trace = agent_trace(rng, start, payload_bytes)[: total_spans - produced]
         produced += len(trace)
         for span in trace:

@@ -36,12 +36,11 @@ sys.path.insert(0, str(PROJECT_DIR))
 sys.path.insert(0, str(PROJECT_DIR / "scripts"))
 
 from bench import (  # noqa: E402
-    SERVICES,
-    SPANS_PER_REQUEST,
     agent_trace,
     kv,
     percentiles,
     prepare_database,
+    request_bodies,
     start_server,
     timed,
 )
@@ -69,40 +68,6 @@ _TRACE_COPY = {
     "updated_at": "to_timestamp((start_unix_nano - %(shift)s) / 1e9)",
     "last_ingested_at": "to_timestamp((end_unix_nano - %(shift)s) / 1e9)",
 }
-
-
-def day_bodies(total_spans: int, seed: int, day_start_ns: int) -> list[bytes]:
-    """OTLP requests of `total_spans` spans of seeded agent traces, every trace starting within one UTC day."""
-    rng = random.Random(seed)
-    bodies: list[bytes] = []
-    pending: list = []
-    produced = 0
-    service = SERVICES[0]
-
-    def flush() -> None:
-        request = ExportTraceServiceRequest()
-        resource_spans = request.resource_spans.add()
-        resource_spans.resource.attributes.extend(
-            [kv("service.name", service), kv("deployment.environment.name", "bench")]
-        )
-        scope = resource_spans.scope_spans.add()
-        scope.scope.name = "bench"
-        scope.spans.extend(pending)
-        bodies.append(gzip.compress(request.SerializeToString(), 6))
-        pending.clear()
-
-    while produced < total_spans:
-        service = rng.choice(SERVICES)
-        start = day_start_ns + rng.randint(0, 20 * 3600) * 1_000_000_000  # ends within the day
-        trace = agent_trace(rng, start, 0)[: total_spans - produced]
-        produced += len(trace)
-        for span in trace:
-            pending.append(span)
-            if len(pending) == SPANS_PER_REQUEST:
-                flush()
-    if pending:
-        flush()
-    return bodies
 
 
 class Poster:
@@ -261,7 +226,8 @@ def ingest_and_copy(base: str, ingest_key: str, spans: int, seed: int, posters: 
         partitions.create_day(day)
     source = partitions.partition_for(days[0])
     print(f"generating {spans:,} spans of seeded agent traces dated {days[0]} ...", flush=True)
-    bodies = day_bodies(spans, seed, source.lower_ns)
+    # Every trace starts in the day's first 20 hours, so it ends within the day.
+    bodies = request_bodies(spans, seed, 0, latest_start_ns=source.lower_ns + 20 * HOUR_NS, window_seconds=20 * 3600)
     headers = {
         "Content-Type": "application/x-protobuf",
         "Content-Encoding": "gzip",
