@@ -35,6 +35,7 @@ from django.db.models import (
     Value,
 )
 
+from traces import span_metrics
 from traces.models import Span, StatusCode, TraceStatus
 from traces.queries import TraceFilters, filtered_traces
 from traces.timefmt import iso_from_unix_nano, unix_nano_from_datetime
@@ -85,37 +86,40 @@ class PercentileCont(Aggregate):
 
 def metrics(filters: TraceFilters, group_by: str = "", bucket_seconds: int | None = None) -> Metrics:
     by_span = group_by in _SPAN_GROUP_COLUMNS
-    start, end = _range(filters)
+    start, end = _range(filters, by_span)
     if start is None or end is None:
         return Metrics(group_by, bucket_seconds or BUCKET_LADDER_SECONDS[0], [], [], [], [])
     width = bucket_seconds or _auto_bucket_seconds(end - start)
     first, last = start // (width * _NS), end // (width * _NS)
     if last - first + 1 > MAX_BUCKETS:
         raise TooManyBuckets(f"{last - first + 1} buckets of {width} s: at most {MAX_BUCKETS}; widen bucket_seconds")
-    rows = _spans(filters, _SPAN_GROUP_COLUMNS[group_by]) if by_span else _traces(filters, group_by)
     bucket_ns = width * _NS
-    rows = rows.annotate(
-        bucket=ExpressionWrapper(F("start_unix_nano") / Value(bucket_ns), output_field=BigIntegerField())
-    )
-    series = _series(rows, by_span)
+    buckets = range(first, last + 1)
+    if by_span:
+        series = _span_series(filters, _SPAN_GROUP_COLUMNS[group_by], buckets, bucket_ns)
+    else:
+        series = _series(_bucketed(_traces(filters, group_by), bucket_ns), by_span=False)
     for point in series:
         point["bucket_start"] = iso_from_unix_nano(point.pop("bucket") * bucket_ns)
     tools, models = _span_tables(filters)
     return Metrics(
         group_by=group_by,
         bucket_seconds=width,
-        buckets=[iso_from_unix_nano(i * bucket_ns) for i in range(first, last + 1)],
+        buckets=[iso_from_unix_nano(i * bucket_ns) for i in buckets],
         series=series,
         tools=tools,
         models=models,
     )
 
 
-def _range(filters: TraceFilters) -> tuple[int | None, int | None]:
+def _range(filters: TraceFilters, by_span: bool) -> tuple[int | None, int | None]:
+    """The range the buckets cover: the filters' times, else the matching traces' (to the last span's start,
+    which is before its trace's end, for figures of spans)."""
     start = unix_nano_from_datetime(filters.start) if filters.start else None
     end = unix_nano_from_datetime(filters.end) if filters.end else None
     if start is None or end is None:
-        bounds = filtered_traces(filters).aggregate(first=Min("start_unix_nano"), last=Max("start_unix_nano"))
+        latest = Max("end_unix_nano" if by_span else "start_unix_nano")
+        bounds = filtered_traces(filters).aggregate(first=Min("start_unix_nano"), last=latest)
         start = start if start is not None else bounds["first"]
         end = end if end is not None else bounds["last"]
     if start is not None and end is not None and end < start:
@@ -142,6 +146,11 @@ def _traces(filters: TraceFilters, group_by: str) -> QuerySet[Any]:
     )
 
 
+def _bucketed(rows: QuerySet[Any], bucket_ns: int) -> QuerySet[Any]:
+    bucket = ExpressionWrapper(F("start_unix_nano") / Value(bucket_ns), output_field=BigIntegerField())
+    return rows.annotate(bucket=bucket)
+
+
 def _spans(filters: TraceFilters, column: str) -> QuerySet[Any]:
     """Spans with a value in `column` (model or tool_name) of the traces matching the filters."""
     spans = Span.objects.exclude(**{column: ""})
@@ -154,17 +163,43 @@ def _spans(filters: TraceFilters, column: str) -> QuerySet[Any]:
         # all of it for a time range (it has no skip scan before version 18; SQLite has one).
         values = _distinct_values(column)
         spans = spans.filter(**{f"{column}__in": values}) if values else spans.none()
-    trace_filters = replace(filters, start=None, end=None)
-    if trace_filters != TraceFilters():
-        traces = filtered_traces(trace_filters)
-        # A span in the range is in a trace that ended after the range's start and began before its end (a trace
-        # spans its spans): the same traces, but found through the time indexes instead of a scan of all of them.
-        if filters.start:
-            traces = traces.filter(end_unix_nano__gte=unix_nano_from_datetime(filters.start))
-        if filters.end:
-            traces = traces.filter(start_unix_nano__lte=unix_nano_from_datetime(filters.end))
+    traces = _traces_of_spans(filters)
+    if traces is not None:
         spans = spans.filter(trace_id__in=traces.values("trace_id"))
     return spans.order_by().annotate(group=F(column), metric_value=F("duration_ns"))
+
+
+def _traces_of_spans(filters: TraceFilters) -> QuerySet[Any] | None:
+    """The traces whose spans count, when the filters name more than a time range (which applies to the spans)."""
+    trace_filters = replace(filters, start=None, end=None)
+    if trace_filters == TraceFilters():
+        return None
+    traces = filtered_traces(trace_filters)
+    # A span in the range is in a trace that ended after the range's start and began before its end (a trace
+    # spans its spans): the same traces, but found through the time indexes instead of a scan of all of them.
+    if filters.start:
+        traces = traces.filter(end_unix_nano__gte=unix_nano_from_datetime(filters.start))
+    if filters.end:
+        traces = traces.filter(start_unix_nano__lte=unix_nano_from_datetime(filters.end))
+    return traces
+
+
+def _span_series(filters: TraceFilters, column: str, buckets: range, bucket_ns: int) -> list[dict[str, Any]]:
+    if connection.vendor == "postgresql":
+        values = _distinct_values(column)
+        if len(buckets) * len(values) <= span_metrics.MAX_GROUPS:
+            rows = span_metrics.series(
+                column, values, buckets, bucket_ns, PERCENTILES, *_nanos(filters), _traces_of_spans(filters)
+            )
+            return [_point({**row, **_percentile_fields(_tuple(row.pop("percentiles")))}, True) for row in rows]
+    return _series(_bucketed(_spans(filters, column), bucket_ns), by_span=True)
+
+
+def _nanos(filters: TraceFilters) -> tuple[int | None, int | None]:
+    return (
+        unix_nano_from_datetime(filters.start) if filters.start else None,
+        unix_nano_from_datetime(filters.end) if filters.end else None,
+    )
 
 
 def _distinct_values(column: str) -> list[str]:
@@ -197,17 +232,16 @@ def _series(rows: QuerySet[Any], by_span: bool) -> list[dict[str, Any]]:
             error_count=Count("pk", filter=Q(status=TraceStatus.ERROR)),
         )
     counts = rows.values(*keys).annotate(**aggregates, total_tokens=Sum("total_tokens"), cost_usd=Sum("cost_usd"))
-    points = []
-    for row in _with_percentiles(counts.order_by(*keys), rows, keys):
-        measured = row["span_count"] if by_span else row["trace_count"]
-        points.append(
-            {
-                **row,
-                "error_rate": row["error_count"] / measured if measured else 0.0,
-                "cost_usd": _decimal(row["cost_usd"]),
-            }
-        )
-    return points
+    return [_point(row, by_span) for row in _with_percentiles(counts.order_by(*keys), rows, keys)]
+
+
+def _point(row: dict[str, Any], by_span: bool) -> dict[str, Any]:
+    measured = row["span_count"] if by_span else row["trace_count"]
+    return {
+        **row,
+        "error_rate": row["error_count"] / measured if measured else 0.0,
+        "cost_usd": _decimal(row["cost_usd"]),
+    }
 
 
 def _span_tables(filters: TraceFilters) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -228,7 +262,7 @@ def _span_tables(filters: TraceFilters) -> tuple[list[dict[str, Any]], list[dict
         for row in tool_rows.union(model_rows, all=True).order_by("table", "-call_count", "group"):
             table = rows[row.pop("table")]
             if len(table) < TABLE_ROWS:
-                table.append({**row, **_percentile_fields(tuple(row.pop("percentiles")))})
+                table.append({**row, **_percentile_fields(_tuple(row.pop("percentiles")))})
     else:
         rows = {name: _with_percentiles(counts[name][:TABLE_ROWS], spans[name], ("group",)) for name, _ in _TABLES}
         for row in (*rows["tool"], *rows["model"]):
@@ -271,7 +305,7 @@ def _with_percentiles(counts: QuerySet[Any], rows: QuerySet[Any], keys: tuple[st
     """
     if connection.vendor == "postgresql":
         return [
-            {**row, **_percentile_fields(tuple(row.pop("percentiles") or ()) or None)}
+            {**row, **_percentile_fields(_tuple(row.pop("percentiles")))}
             for row in counts.annotate(percentiles=PercentileCont("metric_value"))
         ]
     grouped = list(counts)
@@ -318,6 +352,10 @@ def _interpolated(ranked: dict[int, float], n: int, fraction: float) -> float:
     low = ranked[below]
     high = ranked.get(below + 1, low)
     return low + (high - low) * (position - below)
+
+
+def _tuple(percentiles: list[float] | None) -> tuple[float, ...] | None:
+    return tuple(percentiles or ()) or None
 
 
 def _percentile_fields(values: tuple[float, ...] | None) -> dict[str, float | None]:

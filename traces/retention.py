@@ -178,21 +178,19 @@ def drop_day(partition: partitions.DayPartition, cutoff: datetime, size: int) ->
         cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(%s))", [name])
         row = cursor.fetchone()
         attached = bool(row and row[0])
+        # A trace starts with its earliest span, so only traces starting before the day's end can have spans in it.
+        cursor.execute(
+            "SELECT t.trace_id FROM traces t WHERE t.start_unix_nano < %s AND t.last_ingested_at >= %s "  # noqa: S608 (our names)
+            f'AND EXISTS (SELECT 1 FROM "{name}" p WHERE p.trace_id = t.trace_id) ORDER BY t.trace_id',
+            [partition.upper_ns, cutoff],
+        )
+        retained = [trace_id for (trace_id,) in cursor.fetchall()]
     locked_seconds = 0.0
-    kept_at_detach: set[str] = set()
     kept = 0
     if attached:
-        # A trace starts with its earliest span, so only traces starting before the day's end can have spans in it.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT t.trace_id FROM traces t WHERE t.start_unix_nano < %s AND t.last_ingested_at >= %s "  # noqa: S608 (our names)
-                f'AND EXISTS (SELECT 1 FROM "{name}" p WHERE p.trace_id = t.trace_id)',
-                [partition.upper_ns, cutoff],
-            )
-            kept_at_detach = {trace_id for (trace_id,) in cursor.fetchall()}
         detach_started = time.monotonic()
         try:
-            kept = partitions.detach(partition, sorted(kept_at_detach))
+            kept = partitions.detach(partition, retained)
         except OperationalError:
             return None  # lock_timeout: ingest or a long read held `spans`
         locked_seconds = time.monotonic() - detach_started
@@ -200,37 +198,55 @@ def drop_day(partition: partitions.DayPartition, cutoff: datetime, size: int) ->
         cursor.execute(f'SELECT count(*) FROM "{name}"')  # noqa: S608
         row = cursor.fetchone()
     in_day = row[0] if row else 0
-    traces_deleted = spans_deleted = batches = 0
-    after = ""
+    # Resuming a run that stopped after detaching: its retained traces' spans went back then, but a trace that
+    # received spans since needs those of the day it lacks.
+    settled = _settle_traces_of_dropped_day(partition, retained, cutoff) if not attached and retained else None
+    traces_deleted, spans_deleted, batches = 0, 0, 0
+    put_back = list(retained)
+    if settled:
+        kept += settled.spans_put_back
+        put_back += settled.retained
+    # The traces past the cutoff whose times overlap the day (all that may have spans in it, since a trace spans
+    # its spans), in start order through the list's time index, a batch at a time: no read of the day's spans.
+    after: tuple[int, str] = (-(2**63), "")
     while True:
         with connection.cursor() as cursor:
             cursor.execute(
-                f'SELECT DISTINCT trace_id FROM "{name}" WHERE trace_id > %s ORDER BY trace_id LIMIT %s',  # noqa: S608
-                [after, size],
+                "SELECT start_unix_nano, trace_id FROM traces WHERE start_unix_nano < %s AND end_unix_nano >= %s "
+                "AND last_ingested_at < %s AND (start_unix_nano, trace_id) > (%s, %s) "
+                "ORDER BY start_unix_nano, trace_id LIMIT %s",
+                [partition.upper_ns, partition.lower_ns, cutoff, *after, size],
             )
-            trace_ids = [trace_id for (trace_id,) in cursor.fetchall()]
-        if not trace_ids:
+            due = cursor.fetchall()
+        if not due:
             break
-        deleted, deleted_elsewhere, restored = _settle_traces_of_dropped_day(name, trace_ids, cutoff, kept_at_detach)
-        traces_deleted += deleted
-        spans_deleted += deleted_elsewhere
-        kept += restored
+        settled = _settle_traces_of_dropped_day(partition, sorted(trace_id for _, trace_id in due), cutoff)
+        traces_deleted += settled.traces_deleted
+        spans_deleted += settled.spans_deleted_elsewhere
+        kept += settled.spans_put_back
+        put_back += settled.retained
         batches += 1
-        after = trace_ids[-1]
+        after = due[-1]
+    _delete_payload_refs_of_dropped_day(name, put_back)
     partitions.drop_detached(partition)
     return DayDrop(in_day - kept + spans_deleted, kept, traces_deleted, batches, locked_seconds)
 
 
-def _settle_traces_of_dropped_day(
-    table: str, trace_ids: list[str], cutoff: datetime, kept_at_detach: set[str]
-) -> tuple[int, int, int]:
-    """For traces with spans in a detached day table: delete the expired ones whole, as the row pass would; a
-    retained one whose spans were not put back when the day was detached (it received spans since, or this run
-    resumes an earlier one) gets back the spans of that day it lacks and its summary recomputed (a span re-sent
-    meanwhile was counted as new by ingest).
+@dataclass(frozen=True)
+class _Settled:
+    traces_deleted: int
+    spans_deleted_elsewhere: int
+    spans_put_back: int
+    retained: list[str]
 
-    Returns (traces deleted, their spans deleted from other days, spans put back).
-    """
+
+def _settle_traces_of_dropped_day(
+    partition: partitions.DayPartition, trace_ids: list[str], cutoff: datetime
+) -> _Settled:
+    """Under the traces' row locks (in trace-id order, as ingest takes them): delete those past the cutoff whole, as
+    the row pass would; one that received spans since it was chosen gets back the spans of the detached day it
+    lacks (a span re-sent meanwhile was counted as new by ingest) and its summary recomputed."""
+    table = partition.name
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT trace_id, last_ingested_at >= %s, start_unix_nano, end_unix_nano FROM traces "
@@ -238,49 +254,57 @@ def _settle_traces_of_dropped_day(
             [cutoff, trace_ids],
         )
         locked = cursor.fetchall()
-        retained_now = {trace_id: retained for trace_id, retained, _, _ in locked}
-        expired = [trace_id for trace_id, retained in retained_now.items() if not retained]
-        # Every span of a trace starts within the trace's times: bounding the search by them reads only the
-        # partitions of those days, not one index per day kept.
-        expired_times = [(start, end) for _, retained, start, end in locked if not retained]
-        late = [trace_id for trace_id, retained in retained_now.items() if retained and trace_id not in kept_at_detach]
-        restored = 0
-        if late:
+        retained = [trace_id for trace_id, is_retained, _, _ in locked if is_retained]
+        put_back = 0
+        if retained:
             cursor.execute(
                 f'INSERT INTO spans SELECT p.* FROM "{table}" p WHERE p.trace_id = ANY(%s) '  # noqa: S608
                 "AND NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = p.trace_id AND s.span_id = p.span_id)",
-                [late],
+                [retained],
             )
-            restored = cursor.rowcount
-            recompute_summaries(late)
-        # The payload refs of the day's spans that stay out (their blobs, once unreferenced, are swept later): all
-        # of those of traces not retained, and of a late trace those re-sent since (stored again under a new id).
-        not_retained = [trace_id for trace_id in trace_ids if not retained_now.get(trace_id)]
-        cursor.execute(
-            f'DELETE FROM span_payload_refs WHERE span_id IN (SELECT id FROM "{table}" WHERE trace_id = ANY(%s))',  # noqa: S608
-            [not_retained],
-        )
-        if late:
-            cursor.execute(
-                "DELETE FROM span_payload_refs WHERE span_id IN ("  # noqa: S608 (our names)
-                f'SELECT p.id FROM "{table}" p WHERE p.trace_id = ANY(%s) '
-                "AND NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = p.trace_id AND s.span_id = p.span_id "
-                "AND s.id = p.id))",
-                [late],
-            )
-        spans_deleted = traces_deleted = 0
-        if expired:
+            put_back = cursor.rowcount
+            if put_back:
+                recompute_summaries(retained)
+        expired = [trace_id for trace_id, is_retained, _, _ in locked if not is_retained]
+        # Every span of a trace starts within the trace's times, so a trace within the day has no span elsewhere;
+        # the others' are looked for within their times, which reads only the partitions of those days.
+        straddling = [
+            (trace_id, start, end)
+            for trace_id, is_retained, start, end in locked
+            if not is_retained and (start < partition.lower_ns or end >= partition.upper_ns)
+        ]
+        spans_deleted = 0
+        if straddling:
             elsewhere = Span.objects.filter(
-                trace_id__in=expired,
-                start_unix_nano__gte=min(start for start, _ in expired_times),
-                start_unix_nano__lte=max(end for _, end in expired_times),
+                trace_id__in=[trace_id for trace_id, _, _ in straddling],
+                start_unix_nano__gte=min(start for _, start, _ in straddling),
+                start_unix_nano__lte=max(end for _, _, end in straddling),
             )
             spans_deleted = _delete_spans(elsewhere.values_list("id", flat=True))
-            # Their spans are gone: the rows go without the ORM's cascade, which would look for spans in every day.
-            SpanLogRecord.objects.filter(trace_id__in=expired).delete()
+        traces_deleted = 0
+        if expired:
+            cursor.execute("DELETE FROM span_log_records WHERE trace_id = ANY(%s)", [expired])
             cursor.execute("DELETE FROM traces WHERE trace_id = ANY(%s)", [expired])
             traces_deleted = cursor.rowcount
-    return traces_deleted, spans_deleted, restored
+    return _Settled(traces_deleted, spans_deleted, put_back, retained)
+
+
+def _delete_payload_refs_of_dropped_day(table: str, retained: list[str]) -> None:
+    """The payload refs of the detached day's spans that are not back in `spans` (their blobs, once unreferenced,
+    are swept by `payloads.retention`): all but those of retained traces' spans put back with the same row id."""
+    with connection.cursor() as cursor:
+        # Row ids grow with ingest, so the day's lowest and highest bound the refs to look at (by their unique
+        # index), not every ref of the days kept.
+        cursor.execute(f'SELECT min(id), max(id) FROM "{table}"')  # noqa: S608
+        row = cursor.fetchone()
+        if not row or row[0] is None:
+            return
+        cursor.execute(
+            f'DELETE FROM span_payload_refs r USING "{table}" p '  # noqa: S608
+            "WHERE r.span_id BETWEEN %s AND %s AND r.span_id = p.id AND (p.trace_id <> ALL(%s) OR NOT EXISTS ("
+            "SELECT 1 FROM spans s WHERE s.trace_id = p.trace_id AND s.span_id = p.span_id AND s.id = p.id))",
+            [row[0], row[1], retained],
+        )
 
 
 def _expire_one_batch(cutoff: datetime, size: int) -> tuple[int, int]:

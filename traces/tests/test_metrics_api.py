@@ -37,6 +37,10 @@ def run(minute: int, duration_ms: int, service: str = "agent", error: bool = Fal
     return trace_id
 
 
+def iso(minute: int) -> str:
+    return iso_from_unix_nano(BASE + minute * MINUTE)
+
+
 def window(minutes: int) -> dict[str, str]:
     return {"start": iso_from_unix_nano(BASE), "end": iso_from_unix_nano(BASE + minutes * MINUTE - 1)}
 
@@ -95,6 +99,37 @@ class TestMetrics:
         assert (gpt["trace_count"], gpt["span_count"], gpt["error_count"], gpt["error_rate"]) == (1, 2, 1, 0.5)
         assert gpt["p50_ms"] == pytest.approx(200.0)
         assert gpt["total_tokens"] == 200
+
+    def test_grouped_by_model_bucket_by_bucket_equals_one_grouped_statement(
+        self, api: Client, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        run(0, 500, calls=[("model", "gpt-4o", 100, False), ("model", "gpt-4o", 300, True)])
+        run(1, 500, service="billing", calls=[("model", "claude", 50, False), ("model", "gpt-4o", 70, False)])
+        late = new_trace_id()  # its model call starts two minutes after the trace, the last trace to start
+        root = new_span_id()
+        start = BASE + 2 * MINUTE
+        model = {"gen_ai.request.model": "gpt-4o", "gen_ai.operation.name": "chat"}
+        ingest_request(
+            export_request(
+                [
+                    SpanSpec(late, root, "run", start_ns=start, duration_ns=3 * MINUTE),
+                    SpanSpec(late, new_span_id(), "chat", root, start + 2 * MINUTE, 40 * MS, model),
+                ]
+            )
+        )
+        cases = [{}, {"service": "billing"}, window(2), {**window(3), "status": "ok"}]
+        answers = [api.get("/api/metrics", {**p, "group_by": "model", "bucket_seconds": "60"}).json() for p in cases]
+        monkeypatch.setattr("traces.span_metrics.MAX_GROUPS", 0)  # Postgres, too, in one grouped statement
+        grouped = [api.get("/api/metrics", {**p, "group_by": "model", "bucket_seconds": "60"}).json() for p in cases]
+
+        assert answers == grouped
+        everything = answers[0]
+        assert {p["bucket_start"] for p in everything["series"]} <= set(everything["buckets"])
+        assert [(p["group"], p["span_count"]) for p in everything["series"] if p["bucket_start"] > iso(3)] == [
+            ("gpt-4o", 1)
+        ]
+        assert [(p["group"], p["trace_count"]) for p in answers[1]["series"]] == [("claude", 1), ("gpt-4o", 1)]
+        assert sum(p["span_count"] for p in answers[2]["series"]) == 4
 
     def test_tool_and_model_tables(self, api: Client) -> None:
         run(0, 900, calls=[("tool", "search", 10, False), ("tool", "search", 30, True), ("tool", "sql", 5, False)])
