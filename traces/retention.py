@@ -15,11 +15,13 @@ and its row goes with its last spans.
 On Postgres, whole days go first (`traces.partitions`): a day partition whose whole day lies before the cutoff is
 detached and dropped instead of deleted row by row. Its spans are dated by their start time while traces expire by
 `last_ingested_at`, so the spans in it of traces still retained (late or replayed old timestamps) are put back
-into `spans` (the default partition takes them) in the transaction that detaches it; afterwards, in batches under
-the trace row locks, every other trace that had spans in it is deleted whole as the row pass would (its spans in
-other partitions, log records and row), except a trace that received spans meanwhile, whose spans of that day are
-put back (those not re-sent since) and whose summary is recomputed. The payload refs of the dropped spans go with
-them (blobs then unreferenced are swept by `payloads.retention`). Then the detached table is dropped. The row pass
+into `spans` (the default partition takes them) in the transaction that detaches it. Afterwards, in batches,
+every expired trace whose times overlap the day (a trace spans its spans, so these are all that can have spans in
+it) is deleted whole as the row pass would: its log records and row, and its spans in other partitions only when
+its times reach past the day. The day's spans are never read for it (they were what made a drop take seconds). A
+trace that received spans meanwhile is left and gets back its spans of that day (those not re-sent since) and its
+summary recomputed. The payload refs of the dropped spans go last, in
+one statement (blobs then unreferenced are swept by `payloads.retention`), then the detached table. The row pass
 below then handles the rest: the day that straddles the cutoff, the default partition, and SQLite.
 
 Known limits: a span arriving late for an expired trace creates the trace anew, which then lives for the full
@@ -194,18 +196,12 @@ def drop_day(partition: partitions.DayPartition, cutoff: datetime, size: int) ->
         except OperationalError:
             return None  # lock_timeout: ingest or a long read held `spans`
         locked_seconds = time.monotonic() - detach_started
-    with connection.cursor() as cursor:
-        cursor.execute(f'SELECT count(*) FROM "{name}"')  # noqa: S608
-        row = cursor.fetchone()
-    in_day = row[0] if row else 0
-    # Resuming a run that stopped after detaching: its retained traces' spans went back then, but a trace that
-    # received spans since needs those of the day it lacks.
-    settled = _settle_traces_of_dropped_day(partition, retained, cutoff) if not attached and retained else None
-    traces_deleted, spans_deleted, batches = 0, 0, 0
+    elif retained:
+        # Resuming a run that stopped after detaching: its retained traces' spans went back then, but a trace that
+        # received spans since needs those of the day it lacks.
+        kept += _put_back_spans_of_dropped_day(partition, retained)
     put_back = list(retained)
-    if settled:
-        kept += settled.spans_put_back
-        put_back += settled.retained
+    traces_deleted = spans_deleted = batches = 0
     # The traces past the cutoff whose times overlap the day (all that may have spans in it, since a trace spans
     # its spans), in start order through the list's time index, a batch at a time: no read of the day's spans.
     after: tuple[int, str] = (-(2**63), "")
@@ -220,73 +216,71 @@ def drop_day(partition: partitions.DayPartition, cutoff: datetime, size: int) ->
             due = cursor.fetchall()
         if not due:
             break
-        settled = _settle_traces_of_dropped_day(partition, sorted(trace_id for _, trace_id in due), cutoff)
-        traces_deleted += settled.traces_deleted
-        spans_deleted += settled.spans_deleted_elsewhere
-        kept += settled.spans_put_back
-        put_back += settled.retained
+        chosen = sorted(trace_id for _, trace_id in due)
+        deleted, spans = _delete_traces_of_dropped_day(partition, chosen, cutoff)
+        if late := sorted(set(chosen) - deleted):  # received spans since they were chosen: retained now
+            kept += _put_back_spans_of_dropped_day(partition, late)
+            put_back += late
+        traces_deleted += len(deleted)
+        spans_deleted += spans
         batches += 1
         after = due[-1]
     _delete_payload_refs_of_dropped_day(name, put_back)
     partitions.drop_detached(partition)
-    return DayDrop(in_day - kept + spans_deleted, kept, traces_deleted, batches, locked_seconds)
+    return DayDrop(spans_deleted, kept, traces_deleted, batches, locked_seconds)
 
 
-@dataclass(frozen=True)
-class _Settled:
-    traces_deleted: int
-    spans_deleted_elsewhere: int
-    spans_put_back: int
-    retained: list[str]
-
-
-def _settle_traces_of_dropped_day(
+def _delete_traces_of_dropped_day(
     partition: partitions.DayPartition, trace_ids: list[str], cutoff: datetime
-) -> _Settled:
-    """Under the traces' row locks (in trace-id order, as ingest takes them): delete those past the cutoff whole, as
-    the row pass would; one that received spans since it was chosen gets back the spans of the detached day it
-    lacks (a span re-sent meanwhile was counted as new by ingest) and its summary recomputed."""
-    table = partition.name
+) -> tuple[set[str], int]:
+    """Delete whole, as the row pass would, those of `trace_ids` still past the cutoff: rows, log records and spans
+    in other partitions. Returns the ids deleted and how many spans they had (their summaries' counts: the day's
+    are not read).
+
+    One DELETE locks the rows as it goes, not in trace-id order as ingest does (a separate locking pass in that
+    order cost as much again): late spans for two of these traces in one ingest batch at that moment can deadlock
+    with it, and Postgres then cancels one of the two; the ingest request is answered 503 and sent again, or this
+    run stops and the next finishes the detached day."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "SELECT trace_id, last_ingested_at >= %s, start_unix_nano, end_unix_nano FROM traces "
-            "WHERE trace_id = ANY(%s) ORDER BY trace_id FOR UPDATE",
-            [cutoff, trace_ids],
+            "WITH gone AS (DELETE FROM traces WHERE trace_id = ANY(%s) AND last_ingested_at < %s "
+            "RETURNING trace_id, start_unix_nano, end_unix_nano, span_count), "
+            "records AS (DELETE FROM span_log_records WHERE trace_id IN (SELECT trace_id FROM gone)) "
+            "SELECT * FROM gone",
+            [trace_ids, cutoff],
         )
-        locked = cursor.fetchall()
-        retained = [trace_id for trace_id, is_retained, _, _ in locked if is_retained]
-        put_back = 0
-        if retained:
-            cursor.execute(
-                f'INSERT INTO spans SELECT p.* FROM "{table}" p WHERE p.trace_id = ANY(%s) '  # noqa: S608
-                "AND NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = p.trace_id AND s.span_id = p.span_id)",
-                [retained],
-            )
-            put_back = cursor.rowcount
-            if put_back:
-                recompute_summaries(retained)
-        expired = [trace_id for trace_id, is_retained, _, _ in locked if not is_retained]
+        deleted = cursor.fetchall()
         # Every span of a trace starts within the trace's times, so a trace within the day has no span elsewhere;
         # the others' are looked for within their times, which reads only the partitions of those days.
-        straddling = [
-            (trace_id, start, end)
-            for trace_id, is_retained, start, end in locked
-            if not is_retained and (start < partition.lower_ns or end >= partition.upper_ns)
-        ]
-        spans_deleted = 0
+        straddling = [row for row in deleted if row[1] < partition.lower_ns or row[2] >= partition.upper_ns]
         if straddling:
             elsewhere = Span.objects.filter(
-                trace_id__in=[trace_id for trace_id, _, _ in straddling],
-                start_unix_nano__gte=min(start for _, start, _ in straddling),
-                start_unix_nano__lte=max(end for _, _, end in straddling),
+                trace_id__in=[trace_id for trace_id, *_ in straddling],
+                start_unix_nano__gte=min(start for _, start, _, _ in straddling),
+                start_unix_nano__lte=max(end for _, _, end, _ in straddling),
             )
-            spans_deleted = _delete_spans(elsewhere.values_list("id", flat=True))
-        traces_deleted = 0
-        if expired:
-            cursor.execute("DELETE FROM span_log_records WHERE trace_id = ANY(%s)", [expired])
-            cursor.execute("DELETE FROM traces WHERE trace_id = ANY(%s)", [expired])
-            traces_deleted = cursor.rowcount
-    return _Settled(traces_deleted, spans_deleted, put_back, retained)
+            _delete_spans(elsewhere.values_list("id", flat=True))
+        gone = [trace_id for trace_id, *_ in deleted]
+    return set(gone), sum(span_count for *_, span_count in deleted)
+
+
+def _put_back_spans_of_dropped_day(partition: partitions.DayPartition, trace_ids: list[str]) -> int:
+    """Retained traces whose spans of the detached day did not go back when it was detached get back those they
+    lack (a span re-sent meanwhile was counted as new by ingest), and their summaries recomputed, under their row
+    locks. Returns how many spans went back."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT trace_id FROM traces WHERE trace_id = ANY(%s) ORDER BY trace_id FOR UPDATE", [trace_ids])
+        retained = [trace_id for (trace_id,) in cursor.fetchall()]
+        if not retained:
+            return 0
+        cursor.execute(
+            f'INSERT INTO spans SELECT p.* FROM "{partition.name}" p WHERE p.trace_id = ANY(%s) '  # noqa: S608
+            "AND NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = p.trace_id AND s.span_id = p.span_id)",
+            [retained],
+        )
+        if put_back := cursor.rowcount:
+            recompute_summaries(retained)
+    return put_back
 
 
 def _delete_payload_refs_of_dropped_day(table: str, retained: list[str]) -> None:
