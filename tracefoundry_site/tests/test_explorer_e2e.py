@@ -127,11 +127,9 @@ def test_engineer_filters_sorts_opens_a_trace_and_reads_a_payload(
     page.select_option("select[name=sort]", "slowest")
     expect(page).to_have_url(f"{base}/?sort=slowest")
     expect(rows).to_have_count(3)
-    assert [row.get_attribute("data-trace-id") for row in rows.all()] == [
-        SEEDED.refund_trace,
-        SEEDED.faq_trace,
-        SEEDED.billing_trace,
-    ]
+    # Waited for row by row: the unsorted rows are on screen until the sorted page replaces them.
+    for index, trace_id in enumerate([SEEDED.refund_trace, SEEDED.faq_trace, SEEDED.billing_trace]):
+        expect(rows.nth(index)).to_have_attribute("data-trace-id", trace_id)
     assert durations(page) == sorted(durations(page), reverse=True)
 
     rows.first.click()
