@@ -20,9 +20,9 @@ every expired trace whose times overlap the day (a trace spans its spans, so the
 it) is deleted whole as the row pass would: its log records and row, and its spans in other partitions only when
 its times reach past the day. The day's spans are never read for it (they were what made a drop take seconds). A
 trace that received spans meanwhile is left and gets back its spans of that day (those not re-sent since) and its
-summary recomputed. The payload refs of the dropped spans go last, in
-one statement (blobs then unreferenced are swept by `payloads.retention`), then the detached table. The row pass
-below then handles the rest: the day that straddles the cutoff, the default partition, and SQLite.
+summary recomputed. The payload refs of the dropped spans go last, in one statement (blobs then unreferenced are
+swept by `payloads.retention`), then the detached table. The row pass below then handles the rest: the day that
+straddles the cutoff, the default partition, and SQLite.
 
 Known limits: a span arriving late for an expired trace creates the trace anew, which then lives for the full
 retention period again. An ingest batch racing the transaction that deletes its trace waits on the trace row's
