@@ -116,8 +116,7 @@ def metrics(filters: TraceFilters, group_by: str = "", bucket_seconds: int | Non
 def _range(filters: TraceFilters, by_span: bool) -> tuple[int | None, int | None]:
     """The range the buckets cover: the filters' times, else the matching traces' (to the last span's start,
     which is before its trace's end, for figures of spans)."""
-    start = unix_nano_from_datetime(filters.start) if filters.start else None
-    end = unix_nano_from_datetime(filters.end) if filters.end else None
+    start, end = _nanos(filters)
     if start is None or end is None:
         latest = Max("end_unix_nano" if by_span else "start_unix_nano")
         bounds = filtered_traces(filters).aggregate(first=Min("start_unix_nano"), last=latest)
@@ -155,10 +154,11 @@ def _bucketed(rows: QuerySet[Any], bucket_ns: int) -> QuerySet[Any]:
 def _spans(filters: TraceFilters, column: str) -> QuerySet[Any]:
     """Spans with a value in `column` (model or tool_name) of the traces matching the filters."""
     spans = Span.objects.exclude(**{column: ""})
-    if filters.start:
-        spans = spans.filter(start_unix_nano__gte=unix_nano_from_datetime(filters.start))
-    if filters.end:
-        spans = spans.filter(start_unix_nano__lte=unix_nano_from_datetime(filters.end))
+    start, end = _nanos(filters)
+    if start is not None:
+        spans = spans.filter(start_unix_nano__gte=start)
+    if end is not None:
+        spans = spans.filter(start_unix_nano__lte=end)
     if (filters.start or filters.end) and connection.vendor == "postgresql":
         # Naming every value lets Postgres range-scan the (value, start) index once per value instead of reading
         # all of it for a time range (it has no skip scan before version 18; SQLite has one).
@@ -178,10 +178,11 @@ def _traces_of_spans(filters: TraceFilters) -> QuerySet[Any] | None:
     traces = filtered_traces(trace_filters)
     # A span in the range is in a trace that ended after the range's start and began before its end (a trace
     # spans its spans): the same traces, but found through the time indexes instead of a scan of all of them.
-    if filters.start:
-        traces = traces.filter(end_unix_nano__gte=unix_nano_from_datetime(filters.start))
-    if filters.end:
-        traces = traces.filter(start_unix_nano__lte=unix_nano_from_datetime(filters.end))
+    start, end = _nanos(filters)
+    if start is not None:
+        traces = traces.filter(end_unix_nano__gte=start)
+    if end is not None:
+        traces = traces.filter(start_unix_nano__lte=end)
     return traces
 
 
@@ -192,7 +193,7 @@ def _span_series(filters: TraceFilters, column: str, buckets: range, bucket_ns: 
             rows = span_metrics.series(
                 column, values, buckets, bucket_ns, PERCENTILES, *_nanos(filters), _traces_of_spans(filters)
             )
-            return [_point({**row, **_percentile_fields(_tuple(row.pop("percentiles")))}, True) for row in rows]
+            return [_point(_percentiles_in_ms(row), True) for row in rows]
     return _series(_bucketed(_spans(filters, column), bucket_ns), by_span=True)
 
 
@@ -263,7 +264,7 @@ def _span_tables(filters: TraceFilters) -> tuple[list[dict[str, Any]], list[dict
         for row in tool_rows.union(model_rows, all=True).order_by("table", "-call_count", "group"):
             table = rows[row.pop("table")]
             if len(table) < TABLE_ROWS:
-                table.append({**row, **_percentile_fields(_tuple(row.pop("percentiles")))})
+                table.append(_percentiles_in_ms(row))
     else:
         rows = {name: _with_percentiles(counts[name][:TABLE_ROWS], spans[name], ("group",)) for name, _ in _TABLES}
         for row in (*rows["tool"], *rows["model"]):
@@ -305,10 +306,7 @@ def _with_percentiles(counts: QuerySet[Any], rows: QuerySet[Any], keys: tuple[st
     Postgres computes them in the grouped query itself; SQLite in one more query (`_ranked_percentiles`).
     """
     if connection.vendor == "postgresql":
-        return [
-            {**row, **_percentile_fields(_tuple(row.pop("percentiles")))}
-            for row in counts.annotate(percentiles=PercentileCont("metric_value"))
-        ]
+        return [_percentiles_in_ms(row) for row in counts.annotate(percentiles=PercentileCont("metric_value"))]
     grouped = list(counts)
     if not grouped:
         return []
@@ -355,8 +353,10 @@ def _interpolated(ranked: dict[int, float], n: int, fraction: float) -> float:
     return low + (high - low) * (position - below)
 
 
-def _tuple(percentiles: list[float] | None) -> tuple[float, ...] | None:
-    return tuple(percentiles or ()) or None
+def _percentiles_in_ms(row: dict[str, Any]) -> dict[str, Any]:
+    """`row` with Postgres' array of percentiles (nanoseconds, None for no values) as p50_ms, p95_ms and p99_ms."""
+    row.update(_percentile_fields(tuple(row.pop("percentiles") or ()) or None))
+    return row
 
 
 def _percentile_fields(values: tuple[float, ...] | None) -> dict[str, float | None]:
