@@ -1,6 +1,9 @@
 """Cost of an LLM call from a price table (`deploy/model-prices.yaml`, USD per million tokens).
 
-Pure apart from reading the table once. A model matches the longest key it starts with, ignoring case.
+Pure apart from reading the table once. A model matches the longest key it starts with, ignoring case. A name
+that matches none is tried again without its provider prefix, up to each `/` or `.` in turn: LiteLLM and
+OpenRouter name models `openai/gpt-4o-mini`, Bedrock `us.anthropic.claude-3-5-sonnet-20241022-v2:0`, Vertex AI
+`publishers/google/models/gemini-2.5-flash`.
 """
 
 from dataclasses import dataclass
@@ -8,11 +11,14 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
+import re
+
 import yaml
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 _PER_MILLION = Decimal(1_000_000)
+_PROVIDER_SEPARATOR = re.compile(r"[/.]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +34,13 @@ class PriceTable:
 
     def price_of(self, model: str) -> ModelPrice | None:
         model = model.lower()
+        for separator in (None, *_PROVIDER_SEPARATOR.finditer(model)):
+            price = self._price_of_name(model[separator.end() :] if separator else model)
+            if price is not None:
+                return price
+        return None
+
+    def _price_of_name(self, model: str) -> ModelPrice | None:
         if model in self._prices:
             return self._prices[model]
         for key in self._keys_longest_first:

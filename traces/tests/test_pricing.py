@@ -1,4 +1,4 @@
-"""`traces.pricing`: longest-prefix model matching without case, cost arithmetic, and a table that cannot be
+"""`traces.pricing`: longest-prefix model matching without case and past a provider prefix, cost arithmetic, and a table that cannot be
 read or holds a bad entry refused with the file named."""
 
 from decimal import Decimal
@@ -8,7 +8,9 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from testing.goldens import golden_spans
 from traces.pricing import ModelPrice, PriceTable, configured_price_table, load_price_table
+from traces.semconv import map_span
 
 TABLE = PriceTable(
     {
@@ -30,6 +32,13 @@ TABLE = PriceTable(
         ("claude-sonnet-4-20250514", Decimal("3")),
         ("gpt-4", None),
         ("my-gpt-4o", None),
+        # Provider-qualified names (LiteLLM, OpenRouter, Bedrock, Vertex AI) are priced as the model they name.
+        ("openai/gpt-4o-mini", Decimal("0.15")),
+        ("azure/gpt-4o-2024-08-06", Decimal("2.50")),
+        ("us.anthropic.claude-sonnet-4-20250514-v1:0", Decimal("3")),
+        ("publishers/openai/models/gpt-4o", Decimal("2.50")),
+        ("openai/gpt-4", None),
+        ("openai/my-gpt-4o", None),
     ],
 )
 def test_a_model_matches_the_longest_key_it_starts_with(model: str, input_per_million: Decimal | None) -> None:
@@ -59,6 +68,15 @@ def test_the_shipped_table_loads_and_prices_a_dated_model() -> None:
 
     assert table.cost_usd("gpt-4o-2024-08-06", 1_000_000, 1_000_000) == Decimal("12.50")
     assert configured_price_table().price_of("claude-opus-4-1") == ModelPrice(Decimal("15.00"), Decimal("75.00"))
+
+
+def test_the_model_google_adk_names_through_litellm_is_priced_as_itself() -> None:
+    spans = golden_spans("google-adk")  # what ADK really sent: `openai/gpt-4o-mini`
+    models = {map_span(s.name, s.attributes, s.events, s.status_code, s.status_message).model for s in spans}
+    table = configured_price_table()
+
+    assert "openai/gpt-4o-mini" in models
+    assert table.price_of("openai/gpt-4o-mini") == table.price_of("gpt-4o-mini") is not None
 
 
 @pytest.mark.parametrize(
