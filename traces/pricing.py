@@ -6,12 +6,11 @@ OpenRouter name models `openai/gpt-4o-mini`, Bedrock `us.anthropic.claude-3-5-so
 `publishers/google/models/gemini-2.5-flash`.
 """
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-
-import re
 
 import yaml
 from django.conf import settings

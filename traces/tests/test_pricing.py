@@ -1,5 +1,5 @@
-"""`traces.pricing`: longest-prefix model matching without case and past a provider prefix, cost arithmetic, and a table that cannot be
-read or holds a bad entry refused with the file named."""
+"""`traces.pricing`: longest-prefix model matching without case and past a provider prefix, cost arithmetic, and a
+table that cannot be read or holds a bad entry refused with the file named."""
 
 from decimal import Decimal
 from pathlib import Path
