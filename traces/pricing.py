@@ -1,15 +1,16 @@
 """Cost of an LLM call from a price table (`deploy/model-prices.yaml`, USD per million tokens).
 
 Pure apart from reading the table once. A model matches the longest key it starts with, ignoring case. A name
-that matches none is tried again without its provider prefix, up to each `/` or `.` in turn: LiteLLM and
-OpenRouter name models `openai/gpt-4o-mini`, Bedrock `us.anthropic.claude-3-5-sonnet-20241022-v2:0`, Vertex AI
-`publishers/google/models/gemini-2.5-flash`.
+that matches none is tried again without its provider prefix, up to each of its first MAX_PREFIXES `/` or `.` in
+turn: LiteLLM and OpenRouter name models `openai/gpt-4o-mini`, Bedrock `us.anthropic.claude-3-5-sonnet-20241022-v2:0`,
+Vertex AI `publishers/google/models/gemini-2.5-flash` (the most, three).
 """
 
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 
 import yaml
@@ -18,6 +19,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 _PER_MILLION = Decimal(1_000_000)
 _PROVIDER_SEPARATOR = re.compile(r"[/.]")
+# Each try compares the name with every key: a sender's name made of separators must not cost a span thousands.
+MAX_PREFIXES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +36,7 @@ class PriceTable:
 
     def price_of(self, model: str) -> ModelPrice | None:
         model = model.lower()
-        for separator in (None, *_PROVIDER_SEPARATOR.finditer(model)):
+        for separator in (None, *islice(_PROVIDER_SEPARATOR.finditer(model), MAX_PREFIXES)):
             price = self._price_of_name(model[separator.end() :] if separator else model)
             if price is not None:
                 return price

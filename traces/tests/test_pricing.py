@@ -39,6 +39,8 @@ TABLE = PriceTable(
         ("publishers/openai/models/gpt-4o", Decimal("2.50")),
         ("openai/gpt-4", None),
         ("openai/my-gpt-4o", None),
+        ("a/b/c/d/gpt-4o", Decimal("2.50")),
+        ("a/b/c/d/e/gpt-4o", None),  # past MAX_PREFIXES: a name of separators costs a bounded number of tries
     ],
 )
 def test_a_model_matches_the_longest_key_it_starts_with(model: str, input_per_million: Decimal | None) -> None:
