@@ -114,14 +114,19 @@ def reads_from(alias: str | None) -> Iterator[None]:
         _read_alias.reset(token)
 
 
+def read_database() -> str:
+    """The database this thread's reads go to now: the request's replica, if any, outside a primary transaction."""
+    alias = _read_alias.get()
+    if alias is None or connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        return DEFAULT_DB_ALIAS
+    return alias
+
+
 class ReplicaRouter:
     """Django database router: reads to the replica chosen for this request, if any; all else to the primary."""
 
     def db_for_read(self, model: type, **hints: Any) -> str:
-        alias = _read_alias.get()
-        if alias is None or connections[DEFAULT_DB_ALIAS].in_atomic_block:
-            return DEFAULT_DB_ALIAS
-        return alias
+        return read_database()
 
     def db_for_write(self, model: type, **hints: Any) -> str:
         # Explicit: without an answer Django writes an instance back to the database it was read from.

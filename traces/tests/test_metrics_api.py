@@ -1,12 +1,16 @@
 """`GET /api/metrics`: buckets, counts, error rates, exact percentiles, groups and the per-tool/per-model tables."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from testing.factories import NOW_NS, SpanSpec, export_request, new_span_id, new_trace_id
 from traces.ingest import ingest_request
+from traces.metrics import metrics
+from traces.queries import TraceFilters
 from traces.timefmt import iso_from_unix_nano
 
 MINUTE = 60_000_000_000
@@ -220,3 +224,21 @@ class TestMetrics:
                 calls=[("tool", f"t{minute}", 5, False), ("model", "m", 5, False)],
             )
         assert queries() == one
+
+
+@pytest.mark.django_db(transaction=True)
+def test_series_and_tables_read_at_once_answer_as_read_one_after_the_other() -> None:
+    """Outside a transaction Postgres reads the series and the tables on two connections at once
+    (`tracefoundry_site.concurrent_reads`); inside one, one after the other on the request's."""
+    for minute in range(3):
+        run(minute, 10 + minute, calls=[("tool", "search", 5 + minute, minute == 1), ("model", "m", 7, False)])
+    start = datetime.fromtimestamp(BASE // 1_000_000_000, tz=UTC)
+    filters = TraceFilters(start=start, end=start + timedelta(minutes=3))
+
+    at_once = {group: metrics(filters, group, 60) for group in ("", "model")}
+    with transaction.atomic():
+        in_turn = {group: metrics(filters, group, 60) for group in ("", "model")}
+
+    assert at_once == in_turn
+    assert [point["span_count"] for point in at_once["model"].series] == [1, 1, 1]
+    assert [row["call_count"] for row in at_once[""].tools] == [3]

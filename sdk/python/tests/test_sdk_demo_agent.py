@@ -1,7 +1,9 @@
 """The demo agent: deterministic by seed, every scenario visible in its spans, replayable from a recording."""
 
 import json
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from tracefoundry.demo import (
     run_agent,
     structure_from_spans,
 )
-from tracefoundry.demo.load import endpoints, run_seeds
+from tracefoundry.demo.load import endpoints, run_seeds, send_demo_traces
 
 
 def attrs(item: ReadableSpan | Event) -> dict[str, Any]:
@@ -180,3 +182,29 @@ def test_a_load_covers_every_scenario_and_resolves_urls() -> None:
         "http://collector:4318/v1/traces",
         "http://tf:8000",
     )
+
+
+class _Accepting(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_load_stopped_by_an_error_still_shuts_the_sdk_down() -> None:
+    def interrupted(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Accepting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            send_demo_traces(traces=2, url=f"http://127.0.0.1:{server.server_port}/", progress=interrupted)
+    finally:
+        server.shutdown()
+
+    assert tracefoundry.current_client() is None

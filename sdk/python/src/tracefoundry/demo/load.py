@@ -121,14 +121,18 @@ def send_demo_traces(
     now = time.time_ns()
     recordings = []
     runs = run_seeds(traces, seed, scenario)
-    for index, (run_scenario, run_seed) in enumerate(runs):
-        start_ns = now - (len(runs) - index) * _RUN_SPACING_S * 10**9
-        recordings.append(run_agent(run_scenario, run_seed, start_ns=start_ns))
-        if progress:
-            progress(index + 1, len(runs))
-    client.flush()
-    payloads = client.payloads.stats
-    shutdown()
+    try:
+        for index, (run_scenario, run_seed) in enumerate(runs):
+            start_ns = now - (len(runs) - index) * _RUN_SPACING_S * 10**9
+            recordings.append(run_agent(run_scenario, run_seed, start_ns=start_ns))
+            if progress:
+                progress(index + 1, len(runs))
+        client.flush()
+        payloads = client.payloads.stats
+    finally:
+        # Also when a run or the progress callback fails: a batch exporter left configured would send its spans
+        # at interpreter exit, to a server that may be gone by then.
+        shutdown()
     return LoadSummary(
         traces=len(recordings),
         seed=str(seed),
