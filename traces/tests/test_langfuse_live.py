@@ -4,6 +4,7 @@ trace arrives with its observations at `/api/public/otel/v1/traces` (HTTP Basic,
 import pytest
 import requests
 from langfuse import Langfuse
+from opentelemetry.sdk.trace import TracerProvider
 
 from traces.models import Span, Trace
 
@@ -15,7 +16,10 @@ def test_the_langfuse_sdk_switches_by_host_and_keys(live_server, ingest_key: str
     monkeypatch.setenv("LANGFUSE_HOST", live_server.url)
     monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", "pk-lf-anything")
     monkeypatch.setenv("LANGFUSE_SECRET_KEY", ingest_key)
-    langfuse = Langfuse()
+    # A provider of the test's own: left to itself the SDK installs the process-wide one, which outlives its
+    # shutdown() and would send later tests' spans to this test's server at interpreter exit.
+    provider = TracerProvider()
+    langfuse = Langfuse(tracer_provider=provider)
 
     with langfuse.start_as_current_observation(name="support-agent", as_type="span", input=PROMPT) as agent:
         with langfuse.start_as_current_observation(
@@ -25,6 +29,7 @@ def test_the_langfuse_sdk_switches_by_host_and_keys(live_server, ingest_key: str
         agent.update(output="It ships tomorrow.")
     langfuse.flush()
     langfuse.shutdown()
+    provider.shutdown()
 
     [trace] = Trace.objects.all()
     assert (trace.root_span_name, trace.span_count) == ("support-agent", 2)
