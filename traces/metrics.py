@@ -103,7 +103,7 @@ def metrics(filters: TraceFilters, group_by: str = "", bucket_seconds: int | Non
         read_series = partial(_span_series, filters, _SPAN_GROUP_COLUMNS[group_by], buckets, bucket_ns)
     else:
         read_series = partial(_series, _bucketed(_traces(filters, group_by), bucket_ns), by_span=False)
-    # The series and the tables read the same spans twice over: at once, on two cores, where a core is idle.
+    # The request's two heavy statements: at once, where that is safe and a connection is free.
     series, (tools, models) = read_both(read_series, partial(_span_tables, filters))
     for point in series:
         point["bucket_start"] = iso_from_unix_nano(point.pop("bucket") * bucket_ns)
