@@ -81,14 +81,11 @@ class Poster:
     another process, 0.92 s with no ingest)."""
 
     def __init__(self, base: str, ingest_key: str, threads: int, seed: int) -> None:
-        self.url = f"{base}/otlp/v1/traces"
-        self.headers = {
+        headers = {
             "Content-Type": "application/x-protobuf",
             "Content-Encoding": "gzip",
             "Authorization": f"Bearer {ingest_key}",
         }
-        self.threads = threads
-        self.seed = seed
         # Filled in when stopped: (monotonic time it ended, latency in ms) of each request, and the totals.
         self.requests: list[tuple[float, float]] = []
         self.failures = 0
@@ -98,7 +95,7 @@ class Poster:
         self._stop = context.Event()
         self._results, self._send = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=_post_until_stopped, args=(self.url, self.headers, threads, seed, self._stop, self._send)
+            target=_post_until_stopped, args=(f"{base}/otlp/v1/traces", headers, threads, seed, self._stop, self._send)
         )
 
     def __enter__(self) -> "Poster":
