@@ -1,17 +1,18 @@
-"""`make bench-scale`: spans partitioned by day on Postgres at 10,000,000 spans, and retention of one day.
+"""`make bench-scale`: spans and traces partitioned by day on Postgres at 10,000,000 spans; retention of one day.
 
 1. Ingests `--spans` (1,000,000) spans of seeded agent traces through the real server (Granian, OTLP protobuf,
    as `scripts/bench.py`), all dated yesterday (UTC).
 2. Copies them with SQL into the `--copies` (9) days before, each copy with new trace and span ids (md5 of the old
-   ones and the copy number) and times shifted by whole days, its traces last ingested on their day: 10 days of
-   1,000,000 spans, 10,000,000 in all. The copies are SQL, not ingest: say so beside any figure.
+   ones and the copy number) and times shifted by whole days, its traces first and last ingested on their day (the
+   ingested day's traces too): 10 days of 1,000,000 spans, 10,000,000 in all. The copies are SQL, not ingest: say so
+   beside any figure.
 3. Prints p50/p95 of `/api/traces` with each filter of `scripts/bench.py`, of a trace's detail, of its first page
    of spans and of a span's detail (target p95 < 100 ms), and the table and index size per million spans.
 4. Retention of one day of 1,000,000 spans, the oldest day by row deletes (the row pass, as before partitions) and
-   the next by dropping its partition (100 of its traces marked as still retained, so their spans are kept), each
-   while posters keep ingesting new traces: the time each took (the row deletes stop after `--row-seconds`; their
-   rate gives the time for 1,000,000 spans), how long `spans` was locked, the ingest requests' max latency
-   meanwhile, and that every span sent meanwhile was stored.
+   the next by dropping its partitions of spans and traces (100 of its traces marked as still retained, so their
+   spans and summaries are kept), each while posters keep ingesting new traces: the time each took (the row deletes
+   stop after `--row-seconds`; their rate gives the time for 1,000,000 spans), how long the tables were locked, the
+   ingest requests' max latency meanwhile, and that every span sent meanwhile was stored.
 
     python scripts/bench_scale.py --database-url postgres://postgres@127.0.0.1:5432/tracefoundry_bench_scale
 """
@@ -190,6 +191,11 @@ def copy_day(source_lower: int, source_upper: int, k: int) -> None:
     trace_select = ", ".join(_TRACE_COPY.get(c, f'"{c}"') for c in trace_columns)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
+            "INSERT INTO trace_keys SELECT md5(trace_id || '-' || %(k)s) FROM traces "
+            "WHERE start_unix_nano >= %(lower)s AND start_unix_nano < %(upper)s",
+            {**params, "lower": source_lower, "upper": source_upper},
+        )
+        cursor.execute(
             f"INSERT INTO traces ({', '.join(trace_columns)}) SELECT {trace_select} FROM traces "  # noqa: S608
             "WHERE start_unix_nano >= %(lower)s AND start_unix_nano < %(upper)s",
             {**params, "lower": source_lower, "upper": source_upper},
@@ -213,10 +219,17 @@ def sizes_per_million() -> list[str]:
             """
         )
         span_table, span_indexes = (int(size) for size in cursor.fetchone())
-        cursor.execute("SELECT pg_table_size('traces'), pg_indexes_size('traces'), (SELECT count(*) FROM traces)")
-        trace_table, trace_indexes, traces = cursor.fetchone()
+        cursor.execute(
+            """
+            SELECT sum(pg_table_size(c.oid)), sum(pg_indexes_size(c.oid)), (SELECT count(*) FROM traces)
+            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'traces'::regclass
+            """
+        )
+        trace_table, trace_indexes, traces = (int(value) for value in cursor.fetchone())
         cursor.execute("SELECT count(*) FROM spans")
         (spans,) = cursor.fetchone()
+        cursor.execute("SELECT pg_total_relation_size('trace_keys')")
+        (keys,) = cursor.fetchone()
         cursor.execute(
             "SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index "
             "WHERE indrelid = (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'spans'::regclass "
@@ -229,7 +242,8 @@ def sizes_per_million() -> list[str]:
         f"spans: {spans:,} rows; per million spans: table {span_table / millions / mib:,.0f} MiB, "
         f"indexes {span_indexes / millions / mib:,.0f} MiB",
         f"traces: {traces:,} rows ({spans / max(traces, 1):.1f} spans each); per million spans: table "
-        f"{trace_table / millions / mib:,.0f} MiB, indexes {trace_indexes / millions / mib:,.0f} MiB",
+        f"{trace_table / millions / mib:,.0f} MiB, indexes {trace_indexes / millions / mib:,.0f} MiB; "
+        f"trace_keys {keys / millions / mib:,.0f} MiB",
     ]
     lines.append(
         "indexes of the largest day partition: " + ", ".join(f"{n} {size / mib:,.0f} MiB" for n, size in per_index)
@@ -244,7 +258,7 @@ def ingest_and_copy(base: str, ingest_key: str, spans: int, seed: int, posters: 
     from django.db import connection
 
     from traces import partitions
-    from traces.models import Span, Trace
+    from traces.models import Span
 
     for day in days:
         partitions.create_day(day)
@@ -274,7 +288,12 @@ def ingest_and_copy(base: str, ingest_key: str, spans: int, seed: int, posters: 
         f"({len([s for s in statuses if s != 200])} failed requests)",
         flush=True,
     )
-    Trace.objects.update(last_ingested_at=datetime.fromtimestamp(source.lower_ns / 1e9 + 22 * 3600, tz=UTC))
+    # Each trace first and last ingested on its day, as the copies are (its summary moves to the day's partition).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE traces SET ingested_at = to_timestamp(start_unix_nano / 1e9), last_ingested_at = %s",
+            [datetime.fromtimestamp(source.lower_ns / 1e9 + 22 * 3600, tz=UTC)],
+        )
     for k in range(1, len(days)):
         copy_started = time.perf_counter()
         copy_day(source.lower_ns, source.upper_ns, k)
@@ -442,12 +461,14 @@ def main() -> None:
             drop_seconds = time.monotonic() - drop_started
             time.sleep(1)
         during = poster.latencies_between(drop_started, drop_started + drop_seconds + 1)
-        assert dropped is not None, "the lock on spans was not granted in time"
+        assert dropped is not None, "the locks on spans and traces were not granted in time"
+        summaries_kept = Trace.objects.filter(trace_id__in=retained).count()
         print(
             f"  partition drop: {day_spans:,} spans in the day, {dropped.spans_deleted:,} deleted, "
-            f"{dropped.spans_kept:,} kept (of {kept_spans:,} in the 100 retained traces), "
-            f"{dropped.traces_deleted:,} traces deleted; {drop_seconds:.2f} s in all, `spans` locked "
-            f"{dropped.locked_seconds * 1000:,.0f} ms (detach and put back); ingest meanwhile: {len(during)} "
+            f"{dropped.spans_kept:,} kept (of {kept_spans:,} in the 100 retained traces, whose summaries "
+            f"{summaries_kept} of 100 kept), {dropped.traces_deleted:,} traces deleted; {drop_seconds:.2f} s in "
+            f"all, `spans` and `traces` locked {dropped.locked_seconds * 1000:,.0f} ms (detach and put back); "
+            f"ingest meanwhile: {len(during)} "
             f"requests, {latency(during)}",
             flush=True,
         )

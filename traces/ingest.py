@@ -231,6 +231,19 @@ def lock_traces(trace_ids: list[str], source: str) -> dict[str, dict[str, Any]]:
         traces = {row["trace_id"]: row for row in locked.values(*_LOCKED_FIELDS)}
         if len(traces) == len(trace_ids):
             return traces
+        _forget_keys_without_traces(sorted(set(trace_ids) - traces.keys()))
+
+
+def _forget_keys_without_traces(trace_ids: list[str]) -> None:
+    """Postgres: a key whose summary is gone would keep its trace from ever being created again (every path that
+    deletes a summary deletes its key; this is the guard should one not)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM trace_keys k WHERE k.trace_id = ANY(%s) "
+                "AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.trace_id = k.trace_id)",
+                [trace_ids],
+            )
 
 
 def _create_missing_traces(trace_ids: list[str], source: str) -> None:
@@ -245,18 +258,21 @@ def _create_missing_traces(trace_ids: list[str], source: str) -> None:
     stated = {"source": source, "ingested_at": now, "updated_at": now, "last_ingested_at": now}
     fields = [field for field in Trace._meta.concrete_fields if not field.primary_key]
     columns = ", ".join(connection.ops.quote_name(cast(str, field.column)) for field in fields)
+    # `traces` is partitioned by day (`traces.partitions`), so its trace ids are kept unique by `trace_keys`: a
+    # summary is inserted only for the keys this statement inserted.
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO traces (trace_id, {columns}) SELECT t, {', '.join(['%s'] * len(fields))} "  # noqa: S608 (the model's columns)
-            "FROM unnest(%s::text[]) AS t ON CONFLICT (trace_id) DO NOTHING",
+            "WITH new AS (INSERT INTO trace_keys (trace_id) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING "  # noqa: S608 (the model's columns)
+            f"RETURNING trace_id) INSERT INTO traces (trace_id, {columns}) "
+            f"SELECT trace_id, {', '.join(['%s'] * len(fields))} FROM new",
             [
+                trace_ids,
                 *(
                     field.get_db_prep_save(
                         stated[field.attname] if field.attname in stated else field.get_default(), connection
                     )
                     for field in fields
                 ),
-                trace_ids,
             ],
         )
 

@@ -57,6 +57,8 @@ _SESSION_SUM_COLUMNS = [
 
 
 class Trace(models.Model):
+    # On Postgres `traces` is partitioned by day of `ingested_at` (migration 0013): its primary key there is
+    # (trace_id, ingested_at), and `trace_keys` keeps trace ids unique (`traces.ingest`).
     trace_id = models.CharField(max_length=32, primary_key=True)
     service = models.CharField(max_length=255, blank=True, default="")
     environment = models.CharField(max_length=255, blank=True, default="")

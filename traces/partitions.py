@@ -1,9 +1,11 @@
-"""Day partitions of `spans` on Postgres: which exist, creating them ahead, detaching and dropping them.
+"""Day partitions of `spans` and `traces` on Postgres: which exist, creating them ahead, detaching and dropping them.
 
 On Postgres `spans` is partitioned by range of `start_unix_nano`, one partition per UTC day (`spans_pYYYYMMDD`),
 plus `spans_default` for every span no day partition covers (far past or future timestamps, days not created yet),
-so ingest never fails for want of a partition (migration `0011_spans_partitioned_by_day` built it). On SQLite
-there are no partitions: every function here does nothing there, and the same code runs on both.
+so ingest never fails for want of a partition (migration `0011_spans_partitioned_by_day` built it). `traces` is
+partitioned the same way by its `ingested_at` (`traces_pYYYYMMDD`, `traces_default`; migration 0013): a day is
+both tables' partitions of that day, created and dropped together. On SQLite there are no partitions: every
+function here does nothing there, and the same code runs on both.
 
 Creating a day whose spans already sit in the default partition moves them: in one transaction, with the default
 partition locked against inserts, the new table is created, the day's rows move into it and it is attached. Every
@@ -11,9 +13,9 @@ partition operation waits at most SPAN_PARTITION_LOCK_TIMEOUT_MS for its locks (
 ALTER TABLE would wait as long) and is retried on the next run. The retention side (which spans of a detached day
 to keep) is `traces.retention`.
 
-Known limits: DETACH takes an ACCESS EXCLUSIVE lock on `spans` until its transaction commits (Postgres cannot
+Known limits: DETACH takes an ACCESS EXCLUSIVE lock on both tables until its transaction commits (Postgres cannot
 detach CONCURRENTLY while a default partition exists), so reads and ingest pause for that short transaction; the
-default partition has no index on start time, and attaching a day scans it, so it must stay small.
+default partitions have no index on their partition key, and attaching a day scans them, so they must stay small.
 """
 
 import re
@@ -27,8 +29,11 @@ from django.utils import timezone
 
 TABLE = "spans"
 DEFAULT_PARTITION = "spans_default"
+TRACES_TABLE = "traces"
+TRACES_DEFAULT_PARTITION = "traces_default"
 _NANOS_PER_DAY = 86_400 * 1_000_000_000
 _NAME = re.compile(r"^spans_p(\d{8})$")
+_TRACES_NAME = re.compile(r"^traces_p(\d{8})$")
 _BOUNDS = re.compile(r"FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)")
 
 
@@ -39,9 +44,21 @@ class DayPartition:
     lower_ns: int  # inclusive
     upper_ns: int  # exclusive
 
+    @property
+    def traces_name(self) -> str:
+        return f"traces_p{self.day:%Y%m%d}"
+
+    @property
+    def lower(self) -> datetime:
+        return datetime(self.day.year, self.day.month, self.day.day, tzinfo=UTC)
+
+    @property
+    def upper(self) -> datetime:
+        return self.lower + timedelta(days=1)
+
 
 def enabled() -> bool:
-    """Whether `spans` is partitioned here (Postgres, migrated)."""
+    """Whether `spans` and `traces` are partitioned here (Postgres, migrated)."""
     if connection.vendor != "postgresql":
         return False
     with connection.cursor() as cursor:
@@ -60,39 +77,54 @@ def utc_day_of(moment: datetime) -> date:
 
 
 def attached_days() -> list[DayPartition]:
-    """The day partitions attached to `spans`, oldest first, with their bounds as the catalog has them."""
+    """The days with a partition attached to `spans` or to `traces`, oldest first (spans' bounds as the catalog
+    has them)."""
     if not enabled():
         return []
+    days: dict[date, DayPartition] = {}
+    for name, bound in _attached(TABLE):
+        named, bounds = _NAME.match(name), _BOUNDS.search(bound or "")
+        if named and bounds:
+            day = datetime.strptime(named.group(1), "%Y%m%d").date()
+            days[day] = DayPartition(name, day, int(bounds.group(1)), int(bounds.group(2)))
+    for day in attached_trace_days() - days.keys():
+        days[day] = partition_for(day)
+    return sorted(days.values(), key=lambda p: p.lower_ns)
+
+
+def attached_trace_days() -> set[date]:
+    """The days with a partition attached to `traces`."""
+    if not enabled():
+        return set()
+    return {
+        datetime.strptime(named.group(1), "%Y%m%d").date()
+        for name, _ in _attached(TRACES_TABLE)
+        if (named := _TRACES_NAME.match(name))
+    }
+
+
+def _attached(table: str) -> list[tuple[str, str]]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
             "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
-            [TABLE],
+            [table],
         )
-        rows = cursor.fetchall()
-    days = []
-    for name, bound in rows:
-        named, bounds = _NAME.match(name), _BOUNDS.search(bound or "")
-        if named and bounds:
-            day = datetime.strptime(named.group(1), "%Y%m%d").date()
-            days.append(DayPartition(name, day, int(bounds.group(1)), int(bounds.group(2))))
-    return sorted(days, key=lambda p: p.lower_ns)
+        return cursor.fetchall()
 
 
 def detached_days() -> list[DayPartition]:
-    """Day tables detached by a retention run that stopped before dropping them (resumed by the next run)."""
+    """Days whose tables a retention run detached but did not drop (resumed by the next run)."""
     if connection.vendor != "postgresql":
         return []
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT relname FROM pg_class WHERE relkind = 'r' AND NOT relispartition "
-            "AND relnamespace = current_schema()::regnamespace AND relname ~ '^spans_p[0-9]{8}$'"
+            "SELECT DISTINCT substring(relname FROM '[0-9]{8}$') FROM pg_class WHERE relkind = 'r' "
+            "AND NOT relispartition AND relnamespace = current_schema()::regnamespace "
+            "AND relname ~ '^(spans|traces)_p[0-9]{8}$'"
         )
-        names = [name for (name,) in cursor.fetchall()]
-    return sorted(
-        (partition_for(datetime.strptime(name[len("spans_p") :], "%Y%m%d").date()) for name in names),
-        key=lambda p: p.lower_ns,
-    )
+        days = [datetime.strptime(digits, "%Y%m%d").date() for (digits,) in cursor.fetchall()]
+    return [partition_for(day) for day in sorted(days)]
 
 
 def ensure_days(today: date | None = None, behind: int = 1, ahead: int | None = None) -> list[str]:
@@ -101,66 +133,134 @@ def ensure_days(today: date | None = None, behind: int = 1, ahead: int | None = 
         return []
     today = today or utc_day_of(timezone.now())
     ahead = settings.SPAN_PARTITION_DAYS_AHEAD if ahead is None else ahead
-    existing = {p.day for p in attached_days()}
     created = []
     for offset in range(-behind, ahead + 1):
-        day = today + timedelta(days=offset)
-        if day not in existing and create_day(day):
-            created.append(partition_for(day).name)
+        created += create_day(today + timedelta(days=offset))
     return created
 
 
-def create_day(day: date) -> bool:
-    """Create and attach the partition of `day`, moving the default partition's spans of that day into it.
+def create_day(day: date) -> list[str]:
+    """Create and attach the partitions of `day` that are missing, moving the default partitions' rows of that day
+    into them; the names of those created (none when both exist: another run made them).
 
-    False when it exists already (another run made it). Create-then-attach rather than CREATE TABLE ... PARTITION
-    OF: attaching takes only a SHARE UPDATE EXCLUSIVE lock on `spans`, so ingest and reads go on meanwhile; only
-    what touches the default partition waits (it is locked while its rows of that day move out).
+    Create-then-attach rather than CREATE TABLE ... PARTITION OF: attaching takes only a SHARE UPDATE EXCLUSIVE
+    lock on the table, so ingest and reads go on meanwhile; only what touches the default partition waits (it is
+    locked while its rows of that day move out).
     """
+    if not enabled():
+        return []
     partition = partition_for(day)
+    spans = _create_partition(
+        TABLE,
+        DEFAULT_PARTITION,
+        partition.name,
+        "start_unix_nano",
+        f"FROM ({partition.lower_ns:d}) TO ({partition.upper_ns:d})",
+        (partition.lower_ns, partition.upper_ns),
+    )
+    traces = _create_partition(
+        TRACES_TABLE,
+        TRACES_DEFAULT_PARTITION,
+        partition.traces_name,
+        "ingested_at",
+        f"FROM ('{partition.lower.isoformat()}') TO ('{partition.upper.isoformat()}')",
+        (partition.lower, partition.upper),
+    )
+    return [name for name, created in ((partition.name, spans), (partition.traces_name, traces)) if created]
+
+
+def _create_partition(
+    table: str, default: str, name: str, column: str, bounds: str, values: tuple[int, int] | tuple[datetime, datetime]
+) -> bool:
     with transaction.atomic(), connection.cursor() as cursor:
         _set_lock_timeout(cursor)
-        cursor.execute(f"LOCK TABLE ONLY {TABLE} IN SHARE UPDATE EXCLUSIVE MODE")  # one creator at a time
-        if any(p.day == day for p in attached_days()):
+        cursor.execute(f"LOCK TABLE ONLY {table} IN SHARE UPDATE EXCLUSIVE MODE")  # one creator at a time
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhparent = to_regclass(%s) "
+            "AND inhrelid = to_regclass(%s))",
+            [table, name],
+        )
+        row = cursor.fetchone()
+        if row and row[0]:
             return False
         # The lock ATTACH takes on the default partition (it checks that no row there belongs to the new day),
         # taken now rather than upgraded to later: an ingest holding a read lock on it and waiting on ours to
         # insert would otherwise deadlock with us.
-        cursor.execute(f"LOCK TABLE {DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE")
-        name = partition.name
-        cursor.execute(f'CREATE TABLE "{name}" (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)')
+        cursor.execute(f"LOCK TABLE {default} IN ACCESS EXCLUSIVE MODE")
+        cursor.execute(f'CREATE TABLE "{name}" (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)')
         cursor.execute(
-            f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} "  # noqa: S608 (names are ours)
-            "WHERE start_unix_nano >= %s AND start_unix_nano < %s RETURNING *) "
+            f"WITH moved AS (DELETE FROM {default} "  # noqa: S608 (names are ours)
+            f"WHERE {column} >= %s AND {column} < %s RETURNING *) "
             f'INSERT INTO "{name}" SELECT * FROM moved',
-            [partition.lower_ns, partition.upper_ns],
+            list(values),
         )
-        cursor.execute(
-            f'ALTER TABLE {TABLE} ATTACH PARTITION "{name}" '
-            f"FOR VALUES FROM ({partition.lower_ns:d}) TO ({partition.upper_ns:d})"
-        )
+        cursor.execute(f'ALTER TABLE {table} ATTACH PARTITION "{name}" FOR VALUES {bounds}')
     return True
 
 
-def detach(partition: DayPartition, reinsert_trace_ids: list[str]) -> int:
-    """Detach a day partition; the spans of `reinsert_trace_ids` in it go back into `spans` (to the default
-    partition, as no partition covers their day any more) in the same transaction, so readers never miss them.
-    Returns how many went back."""
+@dataclass(frozen=True)
+class Detached:
+    """What detaching a day kept: its spans put back, and the traces of its summaries put back."""
+
+    spans_kept: int
+    traces_kept: list[str]
+
+
+def detach(partition: DayPartition, reinsert_trace_ids: list[str], cutoff: datetime) -> Detached:
+    """Detach both tables' partitions of a day, in one transaction so readers never miss what stays: the summaries
+    in it of traces that received spans since `cutoff` go back into `traces` (to its default partition, as no
+    partition covers their day any more); the others' keys go; the spans of those traces and of
+    `reinsert_trace_ids` go back into `spans` (to its default partition, likewise)."""
     with transaction.atomic(), connection.cursor() as cursor:
         _set_lock_timeout(cursor)
-        cursor.execute(f'ALTER TABLE {TABLE} DETACH PARTITION "{partition.name}"')
-        if reinsert_trace_ids:
+        # Both locks (the ones DETACH takes) at once, `traces` first as ingest takes them: no reader or writer can
+        # come to hold one of them while waiting for the other behind us.
+        cursor.execute(f"LOCK TABLE ONLY {TRACES_TABLE}, ONLY {TABLE} IN ACCESS EXCLUSIVE MODE")
+        traces_kept: list[str] = []
+        if _is_attached(name := partition.traces_name):
+            cursor.execute(f'ALTER TABLE {TRACES_TABLE} DETACH PARTITION "{name}"')
             cursor.execute(
-                f'INSERT INTO {TABLE} SELECT * FROM "{partition.name}" WHERE trace_id = ANY(%s)',  # noqa: S608
-                [reinsert_trace_ids],
+                f'INSERT INTO {TRACES_TABLE} SELECT * FROM "{name}" WHERE last_ingested_at >= %s '  # noqa: S608
+                "RETURNING trace_id",
+                [cutoff],
             )
-            return cursor.rowcount
-    return 0
+            traces_kept = [trace_id for (trace_id,) in cursor.fetchall()]
+            # Within the lock: a span arriving for one of these traces once we commit must find no key, and so
+            # create the trace anew.
+            cursor.execute(
+                f'DELETE FROM trace_keys k USING "{name}" d WHERE k.trace_id = d.trace_id '  # noqa: S608
+                "AND d.last_ingested_at < %s",
+                [cutoff],
+            )
+        spans_kept = 0
+        if _is_attached(partition.name):
+            cursor.execute(f'ALTER TABLE {TABLE} DETACH PARTITION "{partition.name}"')
+            if reinsert := sorted({*reinsert_trace_ids, *traces_kept}):
+                cursor.execute(
+                    f'INSERT INTO {TABLE} SELECT * FROM "{partition.name}" WHERE trace_id = ANY(%s)',  # noqa: S608
+                    [reinsert],
+                )
+                spans_kept = cursor.rowcount
+    return Detached(spans_kept, traces_kept)
+
+
+def _is_attached(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(%s))", [name])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def table_exists(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 def drop_detached(partition: DayPartition) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f'DROP TABLE IF EXISTS "{partition.name}"')
+        cursor.execute(f'DROP TABLE IF EXISTS "{partition.name}", "{partition.traces_name}"')
 
 
 def _set_lock_timeout(cursor: CursorWrapper) -> None:

@@ -12,17 +12,20 @@ spans. A trace with more spans than one batch is trimmed newest-span-first over 
 summary recomputed after each (which leaves `last_ingested_at` as it was, so the next batch picks it up again)
 and its row goes with its last spans.
 
-On Postgres, whole days go first (`traces.partitions`): a day partition whose whole day lies before the cutoff is
-detached and dropped instead of deleted row by row. Its spans are dated by their start time while traces expire by
-`last_ingested_at`, so the spans in it of traces still retained (late or replayed old timestamps) are put back
-into `spans` (the default partition takes them) in the transaction that detaches it. Afterwards, in batches,
-every expired trace whose times overlap the day (a trace spans its spans, so these are all that can have spans in
-it) is deleted whole as the row pass would: its log records and row, and its spans in other partitions only when
-its times reach past the day. The day's spans are never read for it (they were what made a drop take seconds). A
-trace that received spans meanwhile is left and gets back its spans of that day (those not re-sent since) and its
-summary recomputed. The payload refs of the dropped spans go last, in one statement (blobs then unreferenced are
-swept by `payloads.retention`), then the detached table. The row pass below then handles the rest: the day that
-straddles the cutoff, the default partition, and SQLite.
+On Postgres, whole days go first (`traces.partitions`): a day whose whole day lies before the cutoff has its
+partitions of `spans` (by the spans' start time) and of `traces` (by when the trace's first span arrived) detached
+and dropped instead of deleted row by row. Traces expire by `last_ingested_at`, so in the transaction that
+detaches them, the day's summaries of traces still retained go back into `traces` and the other summaries' keys
+go (`trace_keys`), and the day's spans of retained traces (late or replayed old timestamps) go back into `spans`
+(the default partitions take both). Then the dropped summaries' log records go, and their spans on other days
+when their times reach past the day. Then, in batches, every expired trace elsewhere whose times overlap the day
+(a trace spans its spans, so these are all others that can have spans in it) is deleted whole as the row pass
+would: its log records and row, and its spans in other partitions only when its times reach past the day. The
+day's spans and summaries are never read row by row (that was what made a drop take seconds). A trace that
+received spans meanwhile is left and gets back its spans of that day (those not re-sent since) and its summary
+recomputed. The payload refs of the dropped spans go last, in one statement (blobs then unreferenced are swept by
+`payloads.retention`), then the detached tables. The row pass below then handles the rest: the day that straddles
+the cutoff, the default partitions, and SQLite.
 
 Known limits: a span arriving late for an expired trace creates the trace anew, which then lives for the full
 retention period again. An ingest batch racing the transaction that deletes its trace waits on the trace row's
@@ -159,7 +162,7 @@ class DayDrop:
     spans_kept: int
     traces_deleted: int
     batches: int
-    # How long `spans` was locked (the detaching transaction), in seconds.
+    # How long `spans` and `traces` were locked (the detaching transaction), in seconds.
     locked_seconds: float
 
 
@@ -171,39 +174,42 @@ def _droppable_days(cutoff: datetime) -> list[partitions.DayPartition]:
 
 
 def drop_day(partition: partitions.DayPartition, cutoff: datetime, size: int) -> DayDrop | None:
-    """Detach and drop one day partition past the cutoff, keeping the spans of traces still retained.
+    """Detach and drop one day's partitions past the cutoff, keeping the spans and summaries of traces still
+    retained.
 
-    None when the table lock was not granted within SPAN_PARTITION_LOCK_TIMEOUT_MS (nothing changed).
+    None when the table locks were not granted within SPAN_PARTITION_LOCK_TIMEOUT_MS (nothing changed).
     """
-    name = partition.name
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(%s))", [name])
-        row = cursor.fetchone()
-        attached = bool(row and row[0])
-        # A trace starts with its earliest span, so only traces starting before the day's end can have spans in it.
-        cursor.execute(
-            "SELECT t.trace_id FROM traces t WHERE t.start_unix_nano < %s AND t.last_ingested_at >= %s "  # noqa: S608 (our names)
-            f'AND EXISTS (SELECT 1 FROM "{name}" p WHERE p.trace_id = t.trace_id) ORDER BY t.trace_id',
-            [partition.upper_ns, cutoff],
-        )
-        retained = [trace_id for (trace_id,) in cursor.fetchall()]
+    retained: list[str] = []
+    if partitions.table_exists(partition.name):
+        with connection.cursor() as cursor:
+            # A trace starts with its earliest span, so only traces starting before the day's end can have spans
+            # in it.
+            cursor.execute(
+                "SELECT t.trace_id FROM traces t WHERE t.start_unix_nano < %s AND t.last_ingested_at >= %s "  # noqa: S608 (our names)
+                f'AND EXISTS (SELECT 1 FROM "{partition.name}" p WHERE p.trace_id = t.trace_id) ORDER BY t.trace_id',
+                [partition.upper_ns, cutoff],
+            )
+            retained = [trace_id for (trace_id,) in cursor.fetchall()]
     locked_seconds = 0.0
     kept = 0
-    if attached:
+    if any(p.day == partition.day for p in partitions.attached_days()):
         detach_started = time.monotonic()
         try:
-            kept = partitions.detach(partition, retained)
+            detached = partitions.detach(partition, retained, cutoff)
         except OperationalError:
-            return None  # lock_timeout: ingest or a long read held `spans`
+            return None  # lock_timeout: ingest or a long read held `traces` or `spans`
         locked_seconds = time.monotonic() - detach_started
+        kept = detached.spans_kept
+        retained += detached.traces_kept
     elif retained:
         # Resuming a run that stopped after detaching: its retained traces' spans went back then, but a trace that
         # received spans since needs those of the day it lacks.
         kept += _put_back_spans_of_dropped_day(partition, retained)
     put_back = list(retained)
-    traces_deleted = spans_deleted = batches = 0
-    # The traces past the cutoff whose times overlap the day (all that may have spans in it, since a trace spans
-    # its spans), in start order through the list's time index, a batch at a time: no read of the day's spans.
+    traces_deleted, spans_deleted, batches = _delete_rest_of_dropped_summaries(partition, cutoff, size)
+    # The traces elsewhere past the cutoff whose times overlap the day (all that may have spans in it besides its
+    # own, since a trace spans its spans), in start order through the list's time index, a batch at a time: no
+    # read of the day's spans.
     after: tuple[int, str] = (-(2**63), "")
     while True:
         with connection.cursor() as cursor:
@@ -225,9 +231,50 @@ def drop_day(partition: partitions.DayPartition, cutoff: datetime, size: int) ->
         spans_deleted += spans
         batches += 1
         after = due[-1]
-    _delete_payload_refs_of_dropped_day(name, put_back)
+    if partitions.table_exists(partition.name):
+        _delete_payload_refs_of_dropped_day(partition.name, put_back)
     partitions.drop_detached(partition)
     return DayDrop(spans_deleted, kept, traces_deleted, batches, locked_seconds)
+
+
+def _delete_rest_of_dropped_summaries(
+    partition: partitions.DayPartition, cutoff: datetime, size: int
+) -> tuple[int, int, int]:
+    """What goes with the detached summaries of the day besides their rows and keys: their log records, and their
+    spans on other days (those whose times reach past the day). Returns (traces, their spans, batches): the
+    summaries' counts, as the day's spans are not read."""
+    name = partition.traces_name
+    if not partitions.table_exists(name):
+        return 0, 0, 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT count(*), coalesce(sum(span_count), 0) FROM "{name}" WHERE last_ingested_at < %s',  # noqa: S608
+            [cutoff],
+        )
+        row = cursor.fetchone()
+        traces, spans = (int(row[0]), int(row[1])) if row else (0, 0)
+        cursor.execute(
+            f'DELETE FROM span_log_records r USING "{name}" d WHERE r.trace_id = d.trace_id '  # noqa: S608
+            "AND d.last_ingested_at < %s",
+            [cutoff],
+        )
+        cursor.execute(
+            f'SELECT trace_id, start_unix_nano, end_unix_nano FROM "{name}" WHERE last_ingested_at < %s '  # noqa: S608
+            "AND (start_unix_nano < %s OR end_unix_nano >= %s) ORDER BY trace_id",
+            [cutoff, partition.lower_ns, partition.upper_ns],
+        )
+        straddling = cursor.fetchall()
+    batches = 0
+    for first in range(0, len(straddling), size):
+        chunk = straddling[first : first + size]
+        elsewhere = Span.objects.filter(
+            trace_id__in=[trace_id for trace_id, _, _ in chunk],
+            start_unix_nano__gte=min(start for _, start, _ in chunk),
+            start_unix_nano__lte=max(end for _, _, end in chunk),
+        )
+        _delete_spans(elsewhere.values_list("id", flat=True))
+        batches += 1
+    return traces, spans, batches
 
 
 def _delete_traces_of_dropped_day(

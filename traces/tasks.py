@@ -22,5 +22,6 @@ def expire_trace_metadata() -> dict[str, Any]:
 
 @shared_task(name="traces.tasks.create_span_partitions")
 def create_span_partitions() -> dict[str, Any]:
-    """Postgres: the day partitions of spans from yesterday to SPAN_PARTITION_DAYS_AHEAD ahead (none on SQLite)."""
+    """Postgres: the day partitions of spans and traces from yesterday to SPAN_PARTITION_DAYS_AHEAD ahead (none on
+    SQLite)."""
     return {"created": partitions.ensure_days()}

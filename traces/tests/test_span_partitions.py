@@ -23,7 +23,7 @@ from testing.factories import SpanSpec, export_request, new_span_id, new_trace_i
 from testing.servers import database_url
 from traces import partitions, retention, summary
 from traces.ingest import ingest_request, summary_of
-from traces.models import Span, Trace
+from traces.models import Span, SpanLogRecord, Trace
 from traces.queries import spans_of
 
 pytestmark = pytest.mark.skipif(
@@ -115,13 +115,14 @@ class TestDayPartitions:
         before = sorted(Span.objects.filter(trace_id=trace_id).values_list("id", "span_id"))
         assert rows_in("spans_default", trace_id) == 4
 
-        assert partitions.create_day(day) is True
+        partition = partitions.partition_for(day)
+        assert partitions.create_day(day) == [partition.name, partition.traces_name]
 
         name = partitions.partition_for(day).name
         assert (rows_in(name, trace_id), rows_in("spans_default", trace_id)) == (4, 0)
         assert sorted(Span.objects.filter(trace_id=trace_id).values_list("id", "span_id")) == before
         assert day in {p.day for p in partitions.attached_days()}
-        assert partitions.create_day(day) is False
+        assert partitions.create_day(day) == []
 
     def test_spans_far_in_the_past_and_future_are_stored_once(self) -> None:
         past, future = 1_000_000_000, int(datetime(2200, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000_000
@@ -177,6 +178,76 @@ class TestRetentionDropsDays:
         assert SpanPayloadRef.objects.filter(span_id__in=[pk for pk, _ in retained_spans]).count() == retained_refs
         assert not SpanPayloadRef.objects.exclude(span_id__in=Span.objects.values("id")).exists()
         assert Trace.objects.get(trace_id=retained).span_count == 4
+        assert self.keys_of([expired, retained, straddling]) == [(retained,)]
+
+    def test_a_days_summaries_are_dropped_with_it_and_those_of_retained_traces_kept(self) -> None:
+        now = timezone.now()
+        old_day = today() - timedelta(days=20)
+        partitions.create_day(old_day)
+        expired = ingest_trace(noon_ns(old_day), spans=3)
+        retained = ingest_trace(noon_ns(old_day), spans=3)
+        straddling = ingest_trace(noon_ns(old_day) + 11 * HOUR_NS, spans=3)
+        ingest_request(
+            export_request([SpanSpec(straddling, new_span_id(), "next day", start_ns=noon_ns(old_day) + DAY_NS)])
+        )
+        first_ingested = partitions.partition_for(old_day).lower + timedelta(hours=12)
+        Trace.objects.filter(trace_id__in=[expired, retained, straddling]).update(ingested_at=first_ingested)
+        for trace_id in (expired, straddling):
+            last_ingested(trace_id, now - timedelta(days=19))
+        SpanLogRecord.objects.create(trace_id=expired, span_id="0" * 16, record_key="k", received_at=now)
+        name = partitions.partition_for(old_day).traces_name
+        assert rows_in(name, expired) == rows_in(name, retained) == 1
+
+        result = retention.expire_trace_metadata(now=now)
+
+        assert result.traces_deleted >= 2
+        assert not table_exists(name)
+        assert old_day not in partitions.attached_trace_days()
+        assert set(Trace.objects.filter(trace_id__in=[expired, retained, straddling]).values_list(flat=True)) == {
+            retained
+        }
+        assert rows_in("traces_default", retained) == 1
+        assert Trace.objects.get(trace_id=retained).ingested_at == first_ingested
+        assert Span.objects.filter(trace_id__in=[expired, straddling]).count() == 0
+        assert Span.objects.filter(trace_id=retained).count() == 3
+        assert not SpanLogRecord.objects.filter(trace_id=expired).exists()
+        assert {row[0] for row in self.keys_of([expired, retained, straddling])} == {retained}
+        # A span arriving late for a dropped trace makes it anew; one for the retained trace joins its row.
+        ingest_request(export_request([SpanSpec(expired, new_span_id(), "late", start_ns=noon_ns(today()))]))
+        ingest_request(export_request([SpanSpec(retained, new_span_id(), "late", start_ns=noon_ns(today()))]))
+        assert Trace.objects.get(trace_id=expired).span_count == 1
+        assert Trace.objects.filter(trace_id=retained).count() == 1
+        assert Trace.objects.get(trace_id=retained).span_count == 4
+
+    def test_a_trace_expired_by_rows_loses_its_key_and_a_late_span_makes_it_anew(self) -> None:
+        now = timezone.now()
+        expired = ingest_trace(noon_ns(today()), spans=2)
+        last_ingested(expired, now - timedelta(days=19))
+
+        retention.expire_trace_metadata(now=now, whole_days=False)
+
+        assert not Trace.objects.filter(trace_id=expired).exists()
+        assert self.keys_of([expired]) == []
+        ingest_request(export_request([SpanSpec(expired, new_span_id(), "late", start_ns=noon_ns(today()))]))
+        assert Trace.objects.get(trace_id=expired).span_count == 1
+
+    def test_a_key_left_without_its_summary_does_not_keep_the_trace_from_being_made(self) -> None:
+        trace_id = ingest_trace(noon_ns(today()), spans=2)
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE traces DISABLE TRIGGER traces_deleted_keys")
+            cursor.execute("DELETE FROM traces WHERE trace_id = %s", [trace_id])
+            cursor.execute("ALTER TABLE traces ENABLE TRIGGER traces_deleted_keys")
+        assert self.keys_of([trace_id]) == [(trace_id,)]
+
+        ingest_request(export_request([SpanSpec(trace_id, new_span_id(), "late", start_ns=noon_ns(today()))]))
+
+        assert Trace.objects.filter(trace_id=trace_id).count() == 1
+
+    @staticmethod
+    def keys_of(trace_ids: list[str]) -> list[tuple[str]]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT trace_id FROM trace_keys WHERE trace_id = ANY(%s)", [trace_ids])
+            return cursor.fetchall()
 
     def test_a_detached_day_left_by_a_stopped_run_is_finished_and_late_traces_are_made_whole(self) -> None:
         now = timezone.now()
@@ -187,7 +258,7 @@ class TestRetentionDropsDays:
         last_ingested(expired, now - timedelta(days=19))
         partition = partitions.partition_for(old_day)
         late_spans = sorted(Span.objects.filter(trace_id=late).values_list("span_id", flat=True))
-        partitions.detach(partition, [])  # a run stopped here, having kept nothing back
+        partitions.detach(partition, [], now - timedelta(days=7))  # a run stopped here, having kept nothing back
         ingest_request(  # one of the day's spans re-sent meanwhile: stored again, counted again
             export_request([SpanSpec(late, late_spans[0], "step", start_ns=noon_ns(old_day) + 1)])
         )
@@ -241,6 +312,55 @@ def test_ingest_while_a_day_is_dropped_loses_nothing() -> None:
     assert list(Trace.objects.filter(trace_id__in=sent).values_list("span_count", flat=True).distinct()) == [4]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_late_spans_for_the_traces_of_a_day_being_dropped_each_find_one_summary() -> None:
+    now = timezone.now()
+    old_day = today() - timedelta(days=20)
+    partitions.create_day(old_day)
+    expired = [ingest_trace(noon_ns(old_day) + i, spans=3) for i in range(40)]
+    Trace.objects.filter(trace_id__in=expired).update(
+        ingested_at=partitions.partition_for(old_day).lower, last_ingested_at=now - timedelta(days=19)
+    )
+    late = expired[::2]
+    stop = threading.Event()
+    rounds: list[int] = []
+
+    def send_late_spans() -> None:
+        try:
+            while not stop.is_set():
+                for trace_id in late:
+                    span = SpanSpec(trace_id, new_span_id(), "late", start_ns=noon_ns(today()))
+                    ingest_request(export_request([span]))
+                rounds.append(1)
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=send_late_spans)
+    writer.start()
+    try:
+        # Late spans arriving before, during and after the day is detached: their traces are kept, or made anew.
+        result = retention.expire_trace_metadata(now=now, batch_size=7)
+        after_drop = len(rounds) + 2  # a whole round of late spans after the drop
+        while len(rounds) < after_drop:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        writer.join(timeout=60)
+
+    assert result.partitions_dropped >= 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT trace_id, count(*) FROM trace_keys WHERE trace_id = ANY(%s) GROUP BY 1", [expired])
+        keys = dict(cursor.fetchall())
+    rows = {trace_id: Trace.objects.filter(trace_id=trace_id).count() for trace_id in expired}
+    assert all(count <= 1 for count in rows.values())
+    assert {trace_id for trace_id, count in rows.items() if count} == set(late)
+    assert keys == dict.fromkeys(late, 1)
+    for trace_id in late:
+        stored, recomputed = summary_counts(trace_id)
+        assert stored == recomputed
+    assert Span.objects.filter(trace_id__in=set(expired) - set(late)).count() == 0
+
+
 @pytest.fixture
 def scratch_database(django_db_setup: None, django_db_blocker) -> Iterator[str]:
     """An empty database of its own beside the test database (dropped afterwards)."""
@@ -267,18 +387,14 @@ def manage(url: str, var_dir: Path, *args: str) -> str:
     return done.stdout
 
 
-# An install as it was before partitioning: every app migrated, traces up to the migration before the one that
-# partitions spans (one plan, as `migrate` makes).
-_MIGRATE_BEFORE_PARTITIONS = """
-from django.core.management.sql import emit_post_migrate_signal
+# Back to the schema before partitioning (both partitioning migrations undone): the install as it was.
+_UNPARTITION = """
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 executor = MigrationExecutor(connection)
-targets = [key for key in executor.loader.graph.leaf_nodes() if key[0] != "traces"]
 partitioning = next(key for key in executor.loader.graph.nodes if key[1].endswith("_spans_partitioned_by_day"))
 before = [key for key in executor.loader.get_migration(*partitioning).dependencies if key[0] == "traces"]
-executor.migrate([*targets, *before])
-emit_post_migrate_signal(0, False, "default")
+executor.migrate(before)
 """
 
 _INGEST_EXISTING = """
@@ -299,29 +415,48 @@ for trace_id, start in times.items():
 """
 
 
-def test_migrating_an_existing_unpartitioned_table_keeps_every_row(scratch_database: str, tmp_path: Path) -> None:
-    manage(scratch_database, tmp_path, "shell", "-c", _MIGRATE_BEFORE_PARTITIONS)
+def test_migrating_existing_unpartitioned_tables_keeps_every_row(scratch_database: str, tmp_path: Path) -> None:
+    manage(scratch_database, tmp_path, "migrate", "-v", "0")
     manage(scratch_database, tmp_path, "shell", "-c", _INGEST_EXISTING)
+    manage(scratch_database, tmp_path, "shell", "-c", _UNPARTITION)
+    day = datetime.now(UTC).date()
     with psycopg.connect(scratch_database) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_partitioned_table").fetchone() == (0,)
+        assert conn.execute("SELECT to_regclass('trace_keys')").fetchone() == (None,)
+        # First ingested on other days than today, as an install's traces are.
+        conn.execute("UPDATE traces SET ingested_at = ingested_at - interval '3 days' WHERE trace_id = %s", ["b" * 32])
+        conn.execute("UPDATE traces SET ingested_at = '1970-01-02' WHERE trace_id = %s", ["c" * 32])
         before = conn.execute("SELECT * FROM spans ORDER BY id").fetchall()
         refs_before = conn.execute("SELECT * FROM span_payload_refs ORDER BY id").fetchall()
-        assert conn.execute("SELECT count(*) FROM pg_partitioned_table").fetchone() == (0,)
+        traces_before = conn.execute("SELECT * FROM traces ORDER BY trace_id").fetchall()
 
     manage(scratch_database, tmp_path, "migrate", "-v", "0")
 
     with psycopg.connect(scratch_database) as conn:
         assert conn.execute("SELECT * FROM spans ORDER BY id").fetchall() == before
         assert conn.execute("SELECT * FROM span_payload_refs ORDER BY id").fetchall() == refs_before
+        assert conn.execute("SELECT * FROM traces ORDER BY trace_id").fetchall() == traces_before
         where: dict[str, str] = dict(
             conn.execute("SELECT DISTINCT trace_id, tableoid::regclass::text FROM spans ORDER BY 1").fetchall()
         )
-        day = datetime.now(UTC).date()
         assert where == {
             "a" * 32: f"spans_p{day:%Y%m%d}",
             "b" * 32: f"spans_p{day - timedelta(days=3):%Y%m%d}",
             "c" * 32: "spans_default",
             "d" * 32: "spans_default",
         }
+        traces_where: dict[str, str] = dict(
+            conn.execute("SELECT trace_id, tableoid::regclass::text FROM traces").fetchall()
+        )
+        assert traces_where == {
+            "a" * 32: f"traces_p{day:%Y%m%d}",
+            "b" * 32: f"traces_p{day - timedelta(days=3):%Y%m%d}",
+            "c" * 32: "traces_default",
+            "d" * 32: f"traces_p{day:%Y%m%d}",
+        }
+        assert sorted(conn.execute("SELECT trace_id FROM trace_keys").fetchall()) == sorted(
+            (trace_id,) for trace_id in traces_where
+        )
         # The id sequence continues after the moved rows; a re-sent span is refused by the new unique key.
         copy_of_first_span = (
             "INSERT INTO spans (trace_id, span_id, parent_span_id, name, kind, category, service, environment, "
@@ -343,3 +478,7 @@ def test_migrating_an_existing_unpartitioned_table_keeps_every_row(scratch_datab
         assert inserted is not None
         new_id = inserted[0]
         assert new_id > max(row[0] for row in before)
+
+    manage(scratch_database, tmp_path, "shell", "-c", _INGEST_EXISTING)  # sent again: the same four traces
+    with psycopg.connect(scratch_database) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT trace_id) FROM traces").fetchone() == (4, 4)
