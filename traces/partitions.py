@@ -94,12 +94,14 @@ def attached_days() -> list[DayPartition]:
 
 def attached_trace_days() -> set[date]:
     """The days with a partition attached to `traces`."""
-    if not enabled():
-        return set()
+    return _days_attached_to(TRACES_TABLE, _TRACES_NAME) if enabled() else set()
+
+
+def _days_attached_to(table: str, pattern: re.Pattern[str]) -> set[date]:
     return {
         datetime.strptime(named.group(1), "%Y%m%d").date()
-        for name, _ in _attached(TRACES_TABLE)
-        if (named := _TRACES_NAME.match(name))
+        for name, _ in _attached(table)
+        if (named := pattern.match(name))
     }
 
 
@@ -133,9 +135,11 @@ def ensure_days(today: date | None = None, behind: int = 1, ahead: int | None = 
         return []
     today = today or utc_day_of(timezone.now())
     ahead = settings.SPAN_PARTITION_DAYS_AHEAD if ahead is None else ahead
+    complete = _days_attached_to(TABLE, _NAME) & _days_attached_to(TRACES_TABLE, _TRACES_NAME)
     created = []
     for offset in range(-behind, ahead + 1):
-        created += create_day(today + timedelta(days=offset))
+        if (day := today + timedelta(days=offset)) not in complete:
+            created += create_day(day)
     return created
 
 

@@ -267,12 +267,20 @@ def _delete_rest_of_dropped_summaries(
     batches = 0
     for first in range(0, len(straddling), size):
         chunk = straddling[first : first + size]
-        elsewhere = Span.objects.filter(
-            trace_id__in=[trace_id for trace_id, _, _ in chunk],
-            start_unix_nano__gte=min(start for _, start, _ in chunk),
-            start_unix_nano__lte=max(end for _, _, end in chunk),
-        )
-        _delete_spans(elsewhere.values_list("id", flat=True))
+        with transaction.atomic():
+            # A trace a late span has made anew since the detach keeps its spans: its row, locked, holds off ingest.
+            remade = set(
+                Trace.objects.select_for_update()
+                .filter(trace_id__in=[trace_id for trace_id, _, _ in chunk])
+                .order_by("trace_id")
+                .values_list("trace_id", flat=True)
+            )
+            elsewhere = Span.objects.filter(
+                trace_id__in=[trace_id for trace_id, _, _ in chunk if trace_id not in remade],
+                start_unix_nano__gte=min(start for _, start, _ in chunk),
+                start_unix_nano__lte=max(end for _, _, end in chunk),
+            )
+            _delete_spans(elsewhere.values_list("id", flat=True))
         batches += 1
     return traces, spans, batches
 
