@@ -8,7 +8,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +38,13 @@ HOUR_NS = 3_600 * 1_000_000_000
 
 def today() -> date:
     return timezone.now().astimezone(UTC).date()
+
+
+def an_old_day() -> date:
+    """A day long past the retention window, with its partitions."""
+    day = today() - timedelta(days=20)
+    partitions.create_day(day)
+    return day
 
 
 def noon_ns(day: date) -> int:
@@ -148,8 +156,7 @@ class TestDayPartitions:
 class TestRetentionDropsDays:
     def test_an_old_day_is_dropped_and_spans_of_retained_traces_are_kept(self) -> None:
         now = timezone.now()
-        old_day = today() - timedelta(days=20)
-        partitions.create_day(old_day)
+        old_day = an_old_day()
         expired = ingest_trace(noon_ns(old_day), spans=3, payload="an old prompt")
         retained = ingest_trace(noon_ns(old_day), spans=3, payload="a replayed prompt")
         ingest_request(export_request([SpanSpec(retained, new_span_id(), "today", start_ns=noon_ns(today()))]))
@@ -182,8 +189,7 @@ class TestRetentionDropsDays:
 
     def test_a_days_summaries_are_dropped_with_it_and_those_of_retained_traces_kept(self) -> None:
         now = timezone.now()
-        old_day = today() - timedelta(days=20)
-        partitions.create_day(old_day)
+        old_day = an_old_day()
         expired = ingest_trace(noon_ns(old_day), spans=3)
         retained = ingest_trace(noon_ns(old_day), spans=3)
         straddling = ingest_trace(noon_ns(old_day) + 11 * HOUR_NS, spans=3)
@@ -251,8 +257,7 @@ class TestRetentionDropsDays:
 
     def test_a_detached_day_left_by_a_stopped_run_is_finished_and_late_traces_are_made_whole(self) -> None:
         now = timezone.now()
-        old_day = today() - timedelta(days=20)
-        partitions.create_day(old_day)
+        old_day = an_old_day()
         expired = ingest_trace(noon_ns(old_day), spans=3)
         late = ingest_trace(noon_ns(old_day), spans=3)
         last_ingested(expired, now - timedelta(days=19))
@@ -274,36 +279,48 @@ class TestRetentionDropsDays:
         assert stored["span_count"] == 3
 
 
+@contextmanager
+def sending_meanwhile(send: Callable[[], None]) -> Iterator[Callable[[int], None]]:
+    """Calls `send` over and over on a thread of its own until the block ends; yields a function that waits until
+    `send` has returned that many more times."""
+    stop = threading.Event()
+    returned: list[int] = []
+
+    def keep_sending() -> None:
+        try:
+            while not stop.is_set():
+                send()
+                returned.append(1)
+        finally:
+            connections.close_all()
+
+    def sends(more: int) -> None:
+        target = len(returned) + more
+        while len(returned) < target:
+            time.sleep(0.01)
+
+    writer = threading.Thread(target=keep_sending)
+    writer.start()
+    try:
+        yield sends
+    finally:
+        stop.set()
+        writer.join(timeout=60)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_ingest_while_a_day_is_dropped_loses_nothing() -> None:
     now = timezone.now()
-    old_day = today() - timedelta(days=20)
-    partitions.create_day(old_day)
+    old_day = an_old_day()
     expired = [ingest_trace(noon_ns(old_day) + i, spans=5) for i in range(60)]
     for trace_id in expired:
         last_ingested(trace_id, now - timedelta(days=19))
     sent: list[str] = []
-    stop = threading.Event()
 
-    def keep_ingesting() -> None:
-        try:
-            while not stop.is_set():
-                sent.append(ingest_trace(noon_ns(today()) + len(sent), spans=4))
-        finally:
-            connections.close_all()
-
-    writer = threading.Thread(target=keep_ingesting)
-    writer.start()
-    try:
-        while len(sent) < 3:
-            time.sleep(0.01)
+    with sending_meanwhile(lambda: sent.append(ingest_trace(noon_ns(today()) + len(sent), spans=4))) as sends:
+        sends(3)
         result = retention.expire_trace_metadata(now=now, batch_size=7)
-        after_drop = len(sent) + 3
-        while len(sent) < after_drop:
-            time.sleep(0.01)
-    finally:
-        stop.set()
-        writer.join(timeout=60)
+        sends(3)
 
     assert result.partitions_dropped >= 1
     assert not Trace.objects.filter(trace_id__in=expired).exists()
@@ -315,37 +332,21 @@ def test_ingest_while_a_day_is_dropped_loses_nothing() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_late_spans_for_the_traces_of_a_day_being_dropped_each_find_one_summary() -> None:
     now = timezone.now()
-    old_day = today() - timedelta(days=20)
-    partitions.create_day(old_day)
+    old_day = an_old_day()
     expired = [ingest_trace(noon_ns(old_day) + i, spans=3) for i in range(40)]
     Trace.objects.filter(trace_id__in=expired).update(
         ingested_at=partitions.partition_for(old_day).lower, last_ingested_at=now - timedelta(days=19)
     )
     late = expired[::2]
-    stop = threading.Event()
-    rounds: list[int] = []
 
     def send_late_spans() -> None:
-        try:
-            while not stop.is_set():
-                for trace_id in late:
-                    span = SpanSpec(trace_id, new_span_id(), "late", start_ns=noon_ns(today()))
-                    ingest_request(export_request([span]))
-                rounds.append(1)
-        finally:
-            connections.close_all()
+        for trace_id in late:
+            ingest_request(export_request([SpanSpec(trace_id, new_span_id(), "late", start_ns=noon_ns(today()))]))
 
-    writer = threading.Thread(target=send_late_spans)
-    writer.start()
-    try:
+    with sending_meanwhile(send_late_spans) as sends:
         # Late spans arriving before, during and after the day is detached: their traces are kept, or made anew.
         result = retention.expire_trace_metadata(now=now, batch_size=7)
-        after_drop = len(rounds) + 2  # a whole round of late spans after the drop
-        while len(rounds) < after_drop:
-            time.sleep(0.01)
-    finally:
-        stop.set()
-        writer.join(timeout=60)
+        sends(2)  # a whole round of late spans after the drop
 
     assert result.partitions_dropped >= 1
     with connection.cursor() as cursor:
@@ -415,6 +416,12 @@ for trace_id, start in times.items():
 """
 
 
+def partitions_holding(conn: psycopg.Connection, table: str) -> dict[str, str]:
+    """Trace id -> the partition of `table` holding its rows."""
+    query = f"SELECT DISTINCT trace_id, tableoid::regclass::text FROM {table}"  # noqa: S608 (the test's names)
+    return dict(conn.execute(query).fetchall())
+
+
 def test_migrating_existing_unpartitioned_tables_keeps_every_row(scratch_database: str, tmp_path: Path) -> None:
     manage(scratch_database, tmp_path, "migrate", "-v", "0")
     manage(scratch_database, tmp_path, "shell", "-c", _INGEST_EXISTING)
@@ -436,27 +443,20 @@ def test_migrating_existing_unpartitioned_tables_keeps_every_row(scratch_databas
         assert conn.execute("SELECT * FROM spans ORDER BY id").fetchall() == before
         assert conn.execute("SELECT * FROM span_payload_refs ORDER BY id").fetchall() == refs_before
         assert conn.execute("SELECT * FROM traces ORDER BY trace_id").fetchall() == traces_before
-        where: dict[str, str] = dict(
-            conn.execute("SELECT DISTINCT trace_id, tableoid::regclass::text FROM spans ORDER BY 1").fetchall()
-        )
-        assert where == {
+        three_days_ago = day - timedelta(days=3)
+        assert partitions_holding(conn, "spans") == {
             "a" * 32: f"spans_p{day:%Y%m%d}",
-            "b" * 32: f"spans_p{day - timedelta(days=3):%Y%m%d}",
+            "b" * 32: f"spans_p{three_days_ago:%Y%m%d}",
             "c" * 32: "spans_default",
             "d" * 32: "spans_default",
         }
-        traces_where: dict[str, str] = dict(
-            conn.execute("SELECT trace_id, tableoid::regclass::text FROM traces").fetchall()
-        )
-        assert traces_where == {
+        assert partitions_holding(conn, "traces") == {
             "a" * 32: f"traces_p{day:%Y%m%d}",
-            "b" * 32: f"traces_p{day - timedelta(days=3):%Y%m%d}",
+            "b" * 32: f"traces_p{three_days_ago:%Y%m%d}",
             "c" * 32: "traces_default",
             "d" * 32: f"traces_p{day:%Y%m%d}",
         }
-        assert sorted(conn.execute("SELECT trace_id FROM trace_keys").fetchall()) == sorted(
-            (trace_id,) for trace_id in traces_where
-        )
+        assert sorted(conn.execute("SELECT trace_id FROM trace_keys").fetchall()) == [(c * 32,) for c in "abcd"]
         # The id sequence continues after the moved rows; a re-sent span is refused by the new unique key.
         copy_of_first_span = (
             "INSERT INTO spans (trace_id, span_id, parent_span_id, name, kind, category, service, environment, "
