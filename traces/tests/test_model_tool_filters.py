@@ -112,7 +112,7 @@ def test_postgres_serves_both_filters_from_their_trigram_indexes() -> None:
 
 
 def index_and_its_partitions(index: str) -> list[str]:
-    """The index, and on a partitioned table its partitions' indexes (what a plan names)."""
+    """The names a plan gives `index`: its own, or on a partitioned table its partitions' indexes."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT relid::regclass::text FROM pg_partition_tree(%s::regclass) WHERE isleaf", [index])
-        return [name for (name,) in cursor.fetchall()] or [index]
+        return [name for (name,) in cursor.fetchall()]
