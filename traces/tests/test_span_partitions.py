@@ -73,12 +73,6 @@ def rows_in(table: str, trace_id: str) -> int:
         return int(cursor.fetchone()[0])
 
 
-def table_exists(name: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
-        return bool(cursor.fetchone()[0])
-
-
 def summary_counts(trace_id: str) -> tuple[dict, dict]:
     """(stored, recomputed from its spans): span count and times of a trace's summary."""
     spans = list(Span.objects.filter(trace_id=trace_id).values("trace_id", *summary.SPAN_COLUMNS))
@@ -175,7 +169,7 @@ class TestRetentionDropsDays:
         name = partitions.partition_for(old_day).name
         assert result.partitions_dropped >= 1
         assert old_day not in {p.day for p in partitions.attached_days()}
-        assert not table_exists(name)
+        assert not partitions.table_exists(name)
         assert set(Trace.objects.filter(trace_id__in=[expired, retained, straddling]).values_list(flat=True)) == {
             retained
         }
@@ -207,7 +201,7 @@ class TestRetentionDropsDays:
         result = retention.expire_trace_metadata(now=now)
 
         assert result.traces_deleted >= 2
-        assert not table_exists(name)
+        assert not partitions.table_exists(name)
         assert old_day not in partitions.attached_trace_days()
         assert set(Trace.objects.filter(trace_id__in=[expired, retained, straddling]).values_list(flat=True)) == {
             retained
@@ -271,7 +265,7 @@ class TestRetentionDropsDays:
 
         retention.expire_trace_metadata(now=now)
 
-        assert not table_exists(partition.name)
+        assert not partitions.table_exists(partition.name)
         assert not Trace.objects.filter(trace_id=expired).exists()
         assert sorted(Span.objects.filter(trace_id=late).values_list("span_id", flat=True)) == late_spans
         stored, recomputed = summary_counts(late)
